@@ -1,0 +1,1 @@
+//! `Display` for the AST (libsinsp AST printer format).
