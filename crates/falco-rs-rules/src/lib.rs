@@ -1,1 +1,9 @@
-//! placeholder
+//! Falco rules files: YAML reading, the collector (lists, macros, rules with
+//! `append`/`override`/`enabled`), exceptions, list substitution, macro resolution,
+//! compilation into an engine [`falco_rs_engine::Program`], and Falco's load results.
+
+pub mod yaml;
+pub mod loader;
+pub mod model;
+pub mod result;
+pub mod compile;

@@ -1,0 +1,565 @@
+//! The compile pass Falco runs after every rules file: list compilation and textual
+//! substitution, macro parsing and resolution, exception rewriting, output and
+//! condition compilation into an engine [`Program`].
+
+use crate::model::{ExceptionInfo, Priority, RuleInfo};
+use crate::loader::Collector;
+use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
+use falco_rs_engine::{FieldCatalog, FilterId, OutputId, Program, ProgramBuilder};
+use falco_rs_syntax::{parse_condition, Check, Expr, Op, Rhs, Span};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Extra output appended to matching rules (`append_output` in falco.yaml).
+#[derive(Debug, Clone, Default)]
+pub struct AppendOutput {
+    /// Only rules of this source (empty: any).
+    pub source: String,
+    /// Only rules having all these tags.
+    pub tags: BTreeSet<String>,
+    /// Only the rule with this name (empty: any).
+    pub rule: String,
+    /// Text appended with one space.
+    pub extra_output: String,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub desc: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Source.
+    pub source: String,
+    /// Tags, sorted.
+    pub tags: BTreeSet<String>,
+    /// `enabled` flag after all files.
+    pub enabled: bool,
+    /// Compiled condition.
+    pub filter: FilterId,
+    /// Compiled output.
+    pub output: OutputId,
+    /// Final output text.
+    pub output_text: String,
+    /// Final condition text (exceptions appended).
+    pub condition: String,
+    /// Exception field names.
+    pub exception_fields: BTreeSet<String>,
+}
+
+/// Everything compiled from the collector.
+#[derive(Debug)]
+pub struct CompiledRules {
+    /// The program shared by all rules.
+    pub program: Program,
+    /// Rules in definition order.
+    pub rules: Vec<CompiledRule>,
+    /// Resolved macros (name → expanded AST), for `-L` and explain.
+    pub macros: Vec<(String, Expr)>,
+    /// Compiled lists (name → items).
+    pub lists: Vec<(String, Vec<String>)>,
+}
+
+/// Options of the compile pass.
+pub struct CompileOptions<'a> {
+    /// Field catalog of the `k8s_audit` source.
+    pub catalog: &'a dyn FieldCatalog,
+    /// `append_output` entries.
+    pub append_output: &'a [AppendOutput],
+}
+
+struct Fail {
+    code: ErrorCode,
+    msg: String,
+    ctx: Context,
+}
+
+/// Falco `resolve_list`: substitutes one list into condition text. Returns whether the
+/// list was used.
+pub fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
+    const BLANKS: &[u8] = b" \t\n\r";
+    const DELIMS: &[u8] = b" \t\n\r(),=";
+    if name.is_empty() {
+        return false;
+    }
+    let mut used = false;
+    let mut start_opt = cnd.find(name);
+    while let Some(found) = start_opt {
+        let mut start = found;
+        let mut end = start + name.len();
+        let b = cnd.as_bytes();
+        let left_ok = start == 0 || DELIMS.contains(&b[start - 1]);
+        let right_ok = end >= b.len() || DELIMS.contains(&b[end]);
+        let mut next_from = found + 1;
+        if left_ok && right_ok {
+            while start > 0 && BLANKS.contains(&b[start - 1]) {
+                start -= 1;
+            }
+            while end < b.len() && BLANKS.contains(&b[end]) {
+                end += 1;
+            }
+            let sub = items
+                .iter()
+                .map(|v| quote_item(v))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if sub.is_empty() {
+                if start > 0 && b[start - 1] == b',' {
+                    start -= 1;
+                } else if end < b.len() && b[end] == b',' {
+                    end += 1;
+                }
+            }
+            let mut new_cnd = String::with_capacity(cnd.len() + sub.len() + 2);
+            if start > 0 {
+                new_cnd.push_str(&cnd[..start]);
+                new_cnd.push(' ');
+            }
+            new_cnd.push_str(&sub);
+            new_cnd.push(' ');
+            if end <= cnd.len() {
+                new_cnd.push_str(&cnd[end..]);
+            }
+            *cnd = new_cnd;
+            start += sub.len() + 1;
+            next_from = start + 1;
+            used = true;
+        }
+        start_opt = cnd
+            .get(next_from.min(cnd.len())..)
+            .and_then(|rest| rest.find(name))
+            .map(|i| i + next_from.min(cnd.len()));
+        if next_from > cnd.len() {
+            break;
+        }
+    }
+    used
+}
+
+/// Wraps a value in double quotes when it has a space and is not already quoted.
+fn quote_item(v: &str) -> String {
+    if v.contains(' ') && !v.starts_with('"') && !v.starts_with('\'') {
+        format!("\"{v}\"")
+    } else {
+        v.to_string()
+    }
+}
+
+fn paren_item(v: &str) -> String {
+    if v.starts_with('(') {
+        v.to_string()
+    } else {
+        format!("({v})")
+    }
+}
+
+fn is_operator_for_list(op: &str) -> bool {
+    matches!(op, "in" | "intersects" | "pmatch") || crate::loader::is_str_operator_with_modifier(op)
+}
+
+/// Falco `build_rule_exception_infos`: appends `and not (...)` clauses.
+fn build_exceptions(exceptions: &[ExceptionInfo], fields: &mut BTreeSet<String>, cond: &mut String) -> Result<(), Fail> {
+    *cond = format!("({cond})");
+    for ex in exceptions {
+        let mut icond = String::new();
+        if !ex.fields.is_list {
+            for val in &ex.values {
+                if val.is_list {
+                    return Err(Fail {
+                        code: ErrorCode::Validate,
+                        msg: "Expected values array to contain a list of strings".into(),
+                        ctx: ex.ctx.clone(),
+                    });
+                }
+                if icond.is_empty() {
+                    icond = format!("({} {} (", ex.fields.item, ex.comps.item);
+                } else {
+                    icond.push_str(", ");
+                }
+                fields.insert(ex.fields.item.clone());
+                icond.push_str(&quote_item(&val.item));
+            }
+            if !icond.is_empty() {
+                icond.push_str("))");
+            }
+        } else {
+            icond.push('(');
+            for values in &ex.values {
+                if ex.fields.items.len() != values.items.len() {
+                    return Err(Fail {
+                        code: ErrorCode::Validate,
+                        msg: "Fields and values lists must have equal length".into(),
+                        ctx: ex.ctx.clone(),
+                    });
+                }
+                if icond != "(" {
+                    icond.push_str(" or ");
+                }
+                icond.push('(');
+                for (k, field) in ex.fields.items.iter().enumerate() {
+                    if k != 0 {
+                        icond.push_str(" and ");
+                    }
+                    let comp = ex.comps.items.get(k).map(|c| c.item.as_str()).unwrap_or("=");
+                    let v = &values.items[k];
+                    let istr = if v.is_list {
+                        format!(
+                            "({})",
+                            v.items.iter().map(|i| quote_item(&i.item)).collect::<Vec<_>>().join(", ")
+                        )
+                    } else if is_operator_for_list(comp) {
+                        paren_item(&v.item)
+                    } else {
+                        quote_item(&v.item)
+                    };
+                    icond.push_str(&format!(" {} {} {}", field.item, comp, istr));
+                    fields.insert(field.item.clone());
+                }
+                icond.push(')');
+            }
+            icond.push(')');
+            if icond == "()" {
+                icond.clear();
+            }
+        }
+        if !icond.is_empty() {
+            cond.push_str(" and not ");
+            cond.push_str(&icond);
+        }
+    }
+    Ok(())
+}
+
+/// Replaces macro references, with loop detection. `visible` gives the macros visible
+/// from the expression being resolved.
+fn resolve_macros(
+    expr: &Expr,
+    visible: &dyn Fn(&str) -> Option<Expr>,
+    path: &mut Vec<String>,
+    used: &mut HashSet<String>,
+    depth: usize,
+) -> Result<Expr, (String, Span)> {
+    if depth > 1000 {
+        return Err(("exceeded macro expansion depth of 1000".into(), expr.span()));
+    }
+    Ok(match expr {
+        Expr::And(c, s) => Expr::And(
+            c.iter().map(|x| resolve_macros(x, visible, path, used, depth + 1)).collect::<Result<_, _>>()?,
+            *s,
+        ),
+        Expr::Or(c, s) => Expr::Or(
+            c.iter().map(|x| resolve_macros(x, visible, path, used, depth + 1)).collect::<Result<_, _>>()?,
+            *s,
+        ),
+        Expr::Not(c, s) => Expr::Not(Box::new(resolve_macros(c, visible, path, used, depth + 1)?), *s),
+        Expr::Check(c) => Expr::Check(c.clone()),
+        Expr::Macro(name, span) => {
+            let Some(body) = visible(name) else {
+                return Err((format!("Undefined macro '{name}' used in filter."), *span));
+            };
+            if path.iter().any(|p| p == name) {
+                return Err((format!("reference loop in macro '{name}'"), *span));
+            }
+            used.insert(name.clone());
+            path.push(name.clone());
+            let r = resolve_macros(&body, visible, path, used, depth + 1);
+            path.pop();
+            r?
+        }
+    })
+}
+
+/// Falco `filter_warning_resolver`: `<NA>` comparisons on plugin fields.
+fn has_unsafe_na_check(expr: &Expr) -> Option<Span> {
+    match expr {
+        Expr::And(c, _) | Expr::Or(c, _) => c.iter().find_map(has_unsafe_na_check),
+        Expr::Not(c, _) => has_unsafe_na_check(c),
+        Expr::Macro(..) => None,
+        Expr::Check(Check { lhs, op, rhs, span }) => {
+            let field = lhs.base_field()?;
+            if !(field.name.starts_with("ka.") || field.name.starts_with("jevt.")) {
+                return None;
+            }
+            if !matches!(op, Op::Eq | Op::Ne | Op::In | Op::Intersects | Op::PMatch) {
+                return None;
+            }
+            let na = match rhs {
+                Rhs::Value(v, _) => v == "<NA>",
+                Rhs::List(vs, _) => vs.iter().any(|v| v == "<NA>"),
+                _ => false,
+            };
+            na.then_some(*span)
+        }
+    }
+}
+
+/// Compiles everything collected so far. Errors and warnings go to `res`.
+pub fn compile(collector: &Collector, opts: &CompileOptions<'_>, res: &mut LoadResult) -> Option<CompiledRules> {
+    match compile_inner(collector, opts, res) {
+        Ok(c) => Some(c),
+        Err(f) => {
+            res.error(f.code, f.msg, f.ctx);
+            None
+        }
+    }
+}
+
+fn compile_inner(collector: &Collector, opts: &CompileOptions<'_>, res: &mut LoadResult) -> Result<CompiledRules, Fail> {
+    // Step A: lists, one level of expansion.
+    let mut used_lists: HashSet<String> = HashSet::new();
+    let mut lists: Vec<(String, Vec<String>)> = Vec::with_capacity(collector.lists.len());
+    for list in collector.lists.values() {
+        let mut items = Vec::new();
+        for item in &list.items {
+            match collector.lists.get(item) {
+                Some(r) if r.index < list.visibility => {
+                    used_lists.insert(r.name.clone());
+                    items.extend(r.items.iter().cloned());
+                }
+                _ => items.push(item.clone()),
+            }
+        }
+        lists.push((list.name.clone(), items));
+    }
+    let substitute = |text: &str, used: &mut HashSet<String>| -> String {
+        let mut s = text.to_string();
+        for (name, items) in &lists {
+            if resolve_list(&mut s, name, items) {
+                used.insert(name.clone());
+            }
+        }
+        s
+    };
+
+    // Macros: parse all, then resolve in order with visibility.
+    let mut macro_asts: HashMap<String, Expr> = HashMap::new();
+    let mut macro_texts: HashMap<String, String> = HashMap::new();
+    for m in collector.macros.values() {
+        let text = substitute(&m.cond, &mut used_lists);
+        let ast = parse_condition(&text).map_err(|e| Fail {
+            code: ErrorCode::CompileCondition,
+            msg: e.message.clone(),
+            ctx: m.cond_ctx.condition(&text, e.pos.index, e.pos.line, e.pos.column),
+        })?;
+        macro_asts.insert(m.name.clone(), ast);
+        macro_texts.insert(m.name.clone(), text);
+    }
+    let mut used_macros: HashSet<String> = HashSet::new();
+    for m in collector.macros.values() {
+        let Some(ast) = macro_asts.get(&m.name).cloned() else {
+            continue;
+        };
+        let visibility = m.visibility;
+        let resolved = {
+            let visible = |name: &str| -> Option<Expr> {
+                collector
+                    .macros
+                    .get(name)
+                    .filter(|other| other.index < visibility)
+                    .and_then(|other| macro_asts.get(&other.name).cloned())
+            };
+            let mut path = vec![m.name.clone()];
+            resolve_macros(&ast, &visible, &mut path, &mut used_macros, 0)
+        };
+        match resolved {
+            Ok(r) => {
+                macro_asts.insert(m.name.clone(), r);
+            }
+            Err((msg, span)) => {
+                let text = macro_texts.get(&m.name).cloned().unwrap_or_default();
+                let (line, col) = line_col(&text, span.start as usize);
+                return Err(Fail {
+                    code: ErrorCode::Validate,
+                    msg,
+                    ctx: m.ctx.condition(&text, span.start as usize, line, col),
+                });
+            }
+        }
+    }
+
+    // Rules.
+    let mut builder = ProgramBuilder::new(opts.catalog);
+    let mut rules = Vec::new();
+    for r in collector.rules.values() {
+        if r.unknown_source {
+            continue;
+        }
+        if let Some(rule) = compile_rule(r, opts, &mut builder, &substitute, &macro_asts, collector, &mut used_lists, &mut used_macros, res)? {
+            rules.push(rule);
+        }
+    }
+
+    for m in collector.macros.values() {
+        if !used_macros.contains(&m.name) {
+            res.warn(WarningCode::UnusedMacro, "Macro not referred to by any other rule/macro", m.ctx.clone());
+        }
+    }
+    for l in collector.lists.values() {
+        if !used_lists.contains(&l.name) {
+            res.warn(WarningCode::UnusedList, "List not referred to by any other rule/macro", l.ctx.clone());
+        }
+    }
+    let macros = collector
+        .macros
+        .values()
+        .filter_map(|m| macro_asts.get(&m.name).map(|a| (m.name.clone(), a.clone())))
+        .collect();
+    Ok(CompiledRules {
+        program: builder.finish(),
+        rules,
+        macros,
+        lists,
+    })
+}
+
+fn line_col(text: &str, index: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..index.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, col)
+}
+
+fn unknown_field_error(msg: &str) -> bool {
+    ["nonexistent field", "invalid formatting token", "unknown event type", "unknown filter:"]
+        .iter()
+        .any(|p| msg.contains(p))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_rule(
+    r: &RuleInfo,
+    opts: &CompileOptions<'_>,
+    builder: &mut ProgramBuilder<'_>,
+    substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
+    macro_asts: &HashMap<String, Expr>,
+    collector: &Collector,
+    used_lists: &mut HashSet<String>,
+    used_macros: &mut HashSet<String>,
+    res: &mut LoadResult,
+) -> Result<Option<CompiledRule>, Fail> {
+    let mut condition = r.cond.clone();
+    let mut exception_fields = BTreeSet::new();
+    if !r.exceptions.is_empty() {
+        build_exceptions(&r.exceptions, &mut exception_fields, &mut condition)?;
+    }
+    let mut output = r.output.clone();
+    for extra in opts.append_output {
+        if !extra.source.is_empty() && extra.source != r.source {
+            continue;
+        }
+        if !extra.tags.is_subset(&r.tags) {
+            continue;
+        }
+        if !extra.rule.is_empty() && extra.rule != r.name {
+            continue;
+        }
+        output.push(' ');
+        output.push_str(&extra.extra_output);
+    }
+    if output.contains("%container.info") {
+        res.warn(
+            WarningCode::DeprecatedItem,
+            "%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. The container plugin will automatically add required fields to the output message.",
+            r.ctx.clone(),
+        );
+        output = output.replace("%container.info", "");
+    }
+    let output_id = match builder.add_output(&output) {
+        Ok(id) => id,
+        Err(msg) => {
+            if unknown_field_error(&msg) && r.skip_if_unknown_filter {
+                res.warn(WarningCode::UnknownFilter, msg, r.output_ctx.clone());
+                return Ok(None);
+            }
+            return Err(Fail {
+                code: ErrorCode::CompileOutput,
+                msg,
+                ctx: r.output_ctx.clone(),
+            });
+        }
+    };
+    let text = substitute(&condition, used_lists);
+    let ast = parse_condition(&text).map_err(|e| Fail {
+        code: ErrorCode::CompileCondition,
+        msg: e.message.clone(),
+        ctx: r.cond_ctx.condition(&text, e.pos.index, e.pos.line, e.pos.column),
+    })?;
+    let visible = |name: &str| -> Option<Expr> {
+        collector.macros.get(name).and_then(|m| macro_asts.get(&m.name).cloned())
+    };
+    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(|(msg, span)| {
+        let (line, col) = line_col(&text, span.start as usize);
+        Fail {
+            code: ErrorCode::Validate,
+            msg,
+            ctx: r.ctx.condition(&text, span.start as usize, line, col),
+        }
+    })?;
+    if has_unsafe_na_check(&resolved).is_some() {
+        res.warn(WarningCode::UnsafeNaCheck, "", r.cond_ctx.condition(&text, 0, 0, 0));
+    }
+    let (filter, warnings) = match builder.add_filter(&resolved) {
+        Ok(x) => x,
+        Err(e) => {
+            let (line, col) = line_col(&text, e.span.start as usize);
+            let ctx = r.cond_ctx.condition(&text, e.span.start as usize, line, col);
+            if unknown_field_error(&e.message) && r.skip_if_unknown_filter {
+                res.warn(WarningCode::UnknownFilter, e.message, ctx);
+                return Ok(None);
+            }
+            return Err(Fail {
+                code: ErrorCode::CompileCondition,
+                msg: e.message,
+                ctx,
+            });
+        }
+    };
+    for w in warnings {
+        let (line, col) = line_col(&text, w.span.start as usize);
+        res.warn(
+            WarningCode::CompileCondition,
+            w.message,
+            r.cond_ctx.condition(&text, w.span.start as usize, line, col),
+        );
+    }
+    Ok(Some(CompiledRule {
+        name: r.name.clone(),
+        desc: r.desc.clone(),
+        priority: r.priority,
+        source: r.source.clone(),
+        tags: r.tags.clone(),
+        enabled: r.enabled,
+        filter,
+        output: output_id,
+        output_text: output,
+        condition,
+        exception_fields,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_list;
+
+    fn sub(cond: &str, name: &str, items: &[&str]) -> String {
+        let mut s = cond.to_string();
+        let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        resolve_list(&mut s, name, &items);
+        s
+    }
+
+    #[test]
+    fn falco_resolve_list_vectors() {
+        assert_eq!(sub("x in (C)", "C", &["A", "y", "z"]), "x in ( A, y, z )");
+        assert_eq!(sub("x in (empty)", "empty", &[]), "x in (  )");
+        assert_eq!(sub("x in (p, empty)", "empty", &[]), "x in (p  )");
+        assert_eq!(sub("x in (p, empty, q)", "empty", &[]), "x in (p  , q)");
+        assert_eq!(sub("ka.verb = \"hello B world\"", "B", &["x1"]), "ka.verb = \"hello x1 world\"");
+        assert_eq!(sub("ka.verb = \"B\"", "B", &["x1"]), "ka.verb = \"B\"");
+        assert_eq!(sub("ka.verb=B", "B", &["x1", "y"]), "ka.verb= x1, y ");
+        assert_eq!(sub("x in (L)", "L", &["a b", "'c d'"]), "x in ( \"a b\", 'c d' )");
+        assert_eq!(sub("x in (LL, L)", "L", &["a"]), "x in (LL, a )");
+    }
+}
