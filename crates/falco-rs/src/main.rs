@@ -1,1 +1,37 @@
-fn main() {}
+//! `falco-rs`: Falco-compatible Kubernetes audit detection in one binary.
+
+mod cli;
+mod config;
+mod replay;
+mod ruleset;
+mod run;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("Error: {}", e.to_string().trim_end());
+            return ExitCode::FAILURE;
+        }
+    };
+    match run::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            eprintln!("Error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Command-line options, Falco-compatible.
+
+use clap::Parser;
+
+/// Falco-compatible Kubernetes audit detection in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "falco-rs", version = None, disable_version_flag = true)]
+pub struct Cli {
+    /// Configuration file (default: the embedded configuration).
+    #[arg(short = 'c', value_name = "PATH")]
+    pub config: Option<String>,
+
+    /// Rules file or directory; repeatable, in order. Replaces rules_files of the config.
+    #[arg(short = 'r', value_name = "PATH")]
+    pub rules: Vec<String>,
+
+    /// Config override `key=value` (dotted paths, `list[i]`, `list[]`); repeatable.
+    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+
+    /// Replay a k8s audit JSON-lines file (legacy Falco ≤ 0.31 `-e`).
+    #[arg(short = 'e', value_name = "EVENTS_FILE")]
+    pub events_file: Option<String>,
+
+    /// Stop when an event's time is at least the first event's time plus this many seconds.
+    #[arg(short = 'M', value_name = "SECONDS")]
+    pub max_seconds: Option<u64>,
+
+    /// Unbuffered outputs (forces buffered_outputs=false).
+    #[arg(short = 'U', long = "unbuffered")]
+    pub unbuffered: bool,
+
+    /// Load config and rules, validate everything, then exit.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Validate rules files (repeatable) and exit.
+    #[arg(short = 'V', long = "validate", value_name = "RULES_FILE")]
+    pub validate: Vec<String>,
+
+    /// List all loaded rules with their descriptions, then exit.
+    #[arg(short = 'L')]
+    pub list_rules: bool,
+
+    /// Describe one rule, then exit.
+    #[arg(short = 'l', value_name = "RULE")]
+    pub describe_rule: Option<String>,
+
+    /// List the fields (optionally of one source), then exit.
+    #[arg(long = "list", value_name = "SOURCE", num_args = 0..=1, default_missing_value = "")]
+    pub list_fields: Option<String>,
+
+    /// With --list: names only.
+    #[arg(short = 'N')]
+    pub names_only: bool,
+
+    /// Enable an event source (only k8s_audit exists).
+    #[arg(long = "enable-source", value_name = "SOURCE")]
+    pub enable_source: Vec<String>,
+
+    /// Disable an event source.
+    #[arg(long = "disable-source", value_name = "SOURCE")]
+    pub disable_source: Vec<String>,
+
+    /// Verbose statistics on stderr at exit.
+    #[arg(short = 'v')]
+    pub verbose: bool,
+
+    /// Write the process id to this file.
+    #[arg(short = 'P', long = "pidfile", value_name = "PATH")]
+    pub pidfile: Option<String>,
+
+    /// Print version information and exit.
+    #[arg(long = "version")]
+    pub version: bool,
+}

@@ -1,0 +1,408 @@
+//! Top-level flow, in Falco's startup order: config, rules (with validation and
+//! introspection), outputs, source, event loop, summary.
+
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::replay::{replay, ReplayStats};
+use crate::ruleset::{
+    append_outputs, check_plugin_requirements, expand_rules_paths, load_rules, selections,
+    ActiveRules, RulesSource, BUILTIN_PLUGINS, ENGINE_VERSION,
+};
+use anyhow::{anyhow, bail, Result};
+use falco_rs_k8saudit::{AuditEvent, K8sAuditCatalog, ParseOptions};
+use falco_rs_output::{Alert, AlertFormat, FileOutput, Outputs, Stats, StdoutOutput};
+use falco_rs_rules::model::Priority;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The default ruleset embedded in the binary.
+pub const EMBEDDED_RULES: &str = include_str!("../../../rules/k8s_audit_rules.yaml");
+/// Name under which the embedded ruleset is reported.
+pub const EMBEDDED_RULES_NAME: &str = "<embedded>/k8s_audit_rules.yaml";
+
+/// Host name as Falco determines it: `FALCO_HOSTNAME`, else the kernel's.
+pub fn hostname() -> String {
+    if let Ok(h) = std::env::var("FALCO_HOSTNAME") {
+        return h;
+    }
+    for p in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(h) = std::fs::read_to_string(p) {
+            let h = h.trim();
+            if !h.is_empty() {
+                return h.to_string();
+            }
+        }
+    }
+    "localhost".into()
+}
+
+fn print_version() {
+    println!("falco-rs version: {}", env!("CARGO_PKG_VERSION"));
+    println!("Engine: {ENGINE_VERSION}");
+    for (name, v) in BUILTIN_PLUGINS {
+        println!("Plugin {name}: {v}");
+    }
+}
+
+/// Names of the plugins the configuration loads (`load_plugins` or every entry).
+fn loaded_plugins(config: &Config) -> Result<Vec<(String, serde_json::Value)>> {
+    let plugins: Vec<serde_json::Value> = config
+        .get("plugins")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let by_name = |n: &str| {
+        plugins
+            .iter()
+            .find(|p| p.get("name").and_then(|x| x.as_str()) == Some(n))
+            .cloned()
+    };
+    let mut out = Vec::new();
+    match config.get("load_plugins").and_then(|v| v.as_array()) {
+        Some(names) => {
+            for n in names.iter().filter_map(|n| n.as_str()) {
+                let entry = by_name(n).ok_or_else(|| {
+                    anyhow!("Cannot load plugin '{n}': plugin config not found for given name")
+                })?;
+                out.push((n.to_string(), entry));
+            }
+        }
+        None => {
+            for p in &plugins {
+                if let Some(n) = p.get("name").and_then(|x| x.as_str()) {
+                    out.push((n.to_string(), p.clone()));
+                }
+            }
+        }
+    }
+    for (n, _) in &out {
+        if !BUILTIN_PLUGINS.iter().any(|(b, _)| b == n) {
+            bail!("Cannot load plugin '{n}': falco-rs has the plugins k8saudit, k8saudit-eks and json built in; '{n}' is not one of them");
+        }
+    }
+    Ok(out)
+}
+
+fn rules_sources(cli: &Cli, config: &Config) -> Result<Vec<RulesSource>> {
+    let (paths, from_config) = if !cli.rules.is_empty() {
+        (cli.rules.clone(), false)
+    } else {
+        let mut v = Vec::new();
+        let has_files = config.get("rules_files").is_some();
+        let has_file = config.get("rules_file").is_some();
+        if has_files && has_file {
+            bail!("Error reading config file ({}): both 'rules_files' and 'rules_file' keys set", config.origin);
+        }
+        for key in ["rules_files", "rules_file"] {
+            match config.get(key) {
+                Some(serde_json::Value::Array(a)) => {
+                    v.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+                }
+                Some(serde_json::Value::String(s)) => v.push(s.clone()),
+                _ => {}
+            }
+        }
+        if v.is_empty() && config.origin == "<embedded>" {
+            return Ok(vec![RulesSource {
+                name: EMBEDDED_RULES_NAME.into(),
+                content: EMBEDDED_RULES.into(),
+            }]);
+        }
+        (v, true)
+    };
+    let files = expand_rules_paths(&paths, from_config)?;
+    if paths.is_empty() {
+        bail!("You must specify at least one rules file/directory via -r or a rules_file entry in falco.yaml");
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let content = std::fs::read_to_string(&f)
+                .map_err(|_| anyhow!("Could not open file {f} for reading"))?;
+            Ok(RulesSource { name: f, content })
+        })
+        .collect()
+}
+
+fn validate(cli: &Cli, config: &Config) -> Result<ExitCode> {
+    let json = config.bool_or("json_output", false);
+    let mut sources = Vec::new();
+    for f in &cli.validate {
+        let content = std::fs::read_to_string(f).map_err(|_| anyhow!("Could not open file {f} for reading"))?;
+        sources.push(RulesSource {
+            name: f.clone(),
+            content,
+        });
+    }
+    let appends = append_outputs(config);
+    let (_, results) = load_rules(&sources, &appends, true, |_| {});
+    let all_ok = results.iter().all(|r| r.successful());
+    if json {
+        let v = serde_json::json!({
+            "falco_load_results": results.iter().map(|r| r.to_json()).collect::<Vec<_>>()
+        });
+        println!("{v}");
+    } else {
+        let blocks: Vec<String> = results
+            .iter()
+            .map(|r| {
+                if r.successful() && !r.warnings.is_empty() {
+                    eprintln!("{}", r.verbose());
+                    r.summary()
+                } else {
+                    r.verbose()
+                }
+            })
+            .collect();
+        println!("{}", blocks.join("\n"));
+    }
+    if all_ok {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let summary: Vec<String> = results.iter().map(|r| r.summary()).collect();
+        eprintln!("Error: {}", summary.join("\n"));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Runs falco-rs with parsed options.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    if cli.version {
+        print_version();
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut config = Config::load(cli.config.as_deref())?;
+    for o in &cli.options {
+        config.apply_override(o)?;
+    }
+    if cli.unbuffered {
+        config.apply_override("buffered_outputs=false")?;
+    }
+    if let Some(src) = &cli.list_fields {
+        if !src.is_empty() && src != crate::ruleset::SOURCE {
+            bail!("Event source '{src}' is not available: falco-rs only serves k8s_audit");
+        }
+        for d in K8sAuditCatalog::field_docs() {
+            if cli.names_only {
+                println!("{}", d.name);
+            } else {
+                println!("{:<60} {}", format!("{}{}", d.name, d.arg), d.desc);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for s in cli.enable_source.iter().chain(&cli.disable_source) {
+        if s != crate::ruleset::SOURCE {
+            bail!("Attempted to enable or disable an unknown event source: {s}");
+        }
+    }
+    let plugins = loaded_plugins(&config)?;
+    let mut plugin_names: Vec<String> = plugins.iter().map(|(n, _)| n.clone()).collect();
+    if !plugin_names.iter().any(|n| n == "json") {
+        // The json plugin's fields are always built in.
+        plugin_names.push("json".into());
+    }
+    if !cli.validate.is_empty() {
+        return validate(&cli, &config);
+    }
+
+    let min_priority_text = config.str("priority").unwrap_or_else(|| "debug".into());
+    let min_priority = Priority::parse(&min_priority_text)
+        .ok_or_else(|| anyhow!("Unknown priority value: {min_priority_text}"))?;
+    let rule_matching_all = match config.str("rule_matching").map(|s| s.to_lowercase()).as_deref() {
+        None | Some("first") => false,
+        Some("all") => true,
+        Some(other) => bail!("Unknown rule matching strategy \"{other}\"--must be one of first, all"),
+    };
+
+    let sources = rules_sources(&cli, &config)?;
+    let appends = append_outputs(&config);
+    let (loaded, results) = load_rules(&sources, &appends, false, |res| {
+        if res.successful() && !res.warnings.is_empty() {
+            eprintln!("{}", res.verbose());
+        }
+    });
+    let mut fatal: Option<String> = results
+        .iter()
+        .find(|r| !r.successful())
+        .map(|r| r.verbose());
+    let collector_ok = loaded.as_ref();
+    if let Some(l) = collector_ok {
+        if let Err(e) = check_plugin_requirements(&l.collector, &plugin_names) {
+            fatal = Some(e.to_string());
+        }
+    }
+    if let Some(msg) = fatal {
+        eprintln!("Error: {}", msg.trim_end());
+        return Ok(ExitCode::FAILURE);
+    }
+    let Some(loaded) = loaded else {
+        bail!("no rules were loaded");
+    };
+    let selections = selections(&config)?;
+    let active = ActiveRules::build(&loaded.compiled, min_priority, &selections);
+
+    if cli.list_rules || cli.describe_rule.is_some() {
+        let rules = &loaded.compiled.rules;
+        if let Some(name) = &cli.describe_rule {
+            let Some(r) = rules.iter().find(|r| &r.name == name) else {
+                bail!("Rule '{name}' not found");
+            };
+            println!("{}\n{}", r.name, r.desc);
+        } else {
+            for r in rules {
+                println!("{:<50} {}", r.name, r.desc.trim());
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    // Outputs.
+    let buffered = config.bool_or("buffered_outputs", false);
+    let mut outputs = Outputs::default();
+    if config.bool_or("file_output.enabled", false) {
+        let filename = config
+            .str("file_output.filename")
+            .ok_or_else(|| anyhow!("file_output.filename is required when file_output is enabled"))?;
+        outputs.file = Some(FileOutput::new(
+            filename.into(),
+            config.bool_or("file_output.keep_alive", false),
+            buffered,
+        ));
+    }
+    if config.bool_or("stdout_output.enabled", false) {
+        outputs.stdout = Some(StdoutOutput::new(buffered));
+    }
+    if !outputs.any_enabled() {
+        bail!("No output configured, please make sure at least one output is enabled");
+    }
+    let fmt = AlertFormat {
+        json: config.bool_or("json_output", false),
+        include_output: config.bool_or("json_include_output_property", true),
+        include_output_fields: config.bool_or("json_include_output_fields_property", true),
+        include_tags: config.bool_or("json_include_tags_property", true),
+        include_message: config.bool_or("json_include_message_property", false),
+        iso8601: config.bool_or("time_format_iso_8601", false),
+        hostname: hostname(),
+    };
+
+    if let Some(pidfile) = &cli.pidfile {
+        std::fs::write(pidfile, format!("{}\n", std::process::id()))?;
+    }
+
+    // Source.
+    let (path, legacy, init_config) = if let Some(e) = &cli.events_file {
+        (e.clone(), true, serde_json::Value::Null)
+    } else {
+        let (name, entry) = plugins
+            .iter()
+            .find(|(n, _)| n == "k8saudit" || n == "k8saudit-eks")
+            .ok_or_else(|| anyhow!("No event source: configure the k8saudit plugin (plugins[].name: k8saudit) or pass -e FILE"))?;
+        let open_params = entry
+            .get("open_params")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if name == "k8saudit-eks" {
+            bail!("the k8saudit-eks source is not available in this build yet");
+        }
+        if open_params.is_empty() {
+            bail!("k8saudit: open_params is empty; set it to an audit log file or directory");
+        }
+        if let Some((scheme, _)) = open_params.split_once("://") {
+            bail!("k8saudit: the '{scheme}://' source is not available in this build yet");
+        }
+        (open_params, false, init_config_of(entry)?)
+    };
+    let parse_opts = ParseOptions {
+        max_event_size: init_config
+            .get("maxEventSize")
+            .and_then(|v| v.as_u64())
+            .map(|n| n as usize)
+            .unwrap_or(ParseOptions::default().max_event_size),
+    };
+
+    let rules = &loaded.compiled.rules;
+    let program = &loaded.compiled.program;
+    let mut stats = Stats::new(rules.len());
+    let mut replay_stats = ReplayStats::default();
+    let mut num = 0u64;
+    let mut first_ts: Option<u64> = None;
+    let max_ns = cli.max_seconds.map(|s| s.saturating_mul(1_000_000_000));
+    let mut on_event = |mut ev: AuditEvent| -> ControlFlow<()> {
+        num += 1;
+        ev.set_num(num);
+        let ts = ev.time_ns();
+        let first = *first_ts.get_or_insert(ts);
+        if let Some(max) = max_ns {
+            if ts >= first.saturating_add(max) {
+                return ControlFlow::Break(());
+            }
+        }
+        let mut cache = program.new_cache();
+        for &ri in &active.order {
+            let rule = &rules[ri];
+            if program.eval(rule.filter, &mut cache, &ev) {
+                stats.count(ri, rule.priority);
+                let mut message = String::new();
+                program.render_output(rule.output, &mut cache, &ev, &mut message);
+                let output_fields = if fmt.json && fmt.include_output_fields {
+                    program.output_fields(rule.output, &mut cache, &ev)
+                } else {
+                    Vec::new()
+                };
+                let alert = Alert {
+                    time_ns: ts,
+                    rule: &rule.name,
+                    priority: rule.priority,
+                    source: &rule.source,
+                    tags: &rule.tags,
+                    message,
+                    output_fields,
+                };
+                outputs.emit(&fmt.render(&alert));
+                if !rule_matching_all {
+                    break;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    replay(Path::new(&path), &parse_opts, legacy, &mut replay_stats, &mut on_event)
+        .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
+    outputs.flush();
+    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    print!("{}", stats.summary(&names));
+    if replay_stats.malformed > 0 {
+        eprintln!(
+            "falco-rs: {} malformed payloads or events were skipped (reported above)",
+            replay_stats.malformed
+        );
+    }
+    if cli.verbose {
+        eprintln!(
+            "Elapsed events: {}, lines read: {}, malformed: {}",
+            replay_stats.events, replay_stats.lines, replay_stats.malformed
+        );
+    }
+    if outputs.errors > 0 {
+        bail!("{} alerts could not be written to an output", outputs.errors);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `init_config` as a YAML map or a JSON string; empty means defaults.
+fn init_config_of(entry: &serde_json::Value) -> Result<serde_json::Value> {
+    match entry.get("init_config") {
+        None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(serde_json::json!({})),
+        Some(serde_json::Value::String(s)) => serde_json::from_str(s)
+            .map_err(|e| anyhow!("invalid init_config JSON for plugin: {e}")),
+        Some(v) => Ok(v.clone()),
+    }
+}
