@@ -1,4 +1,4 @@
-//! A YAML tree with source positions, built from yaml-rust2 parser events.
+//! A YAML tree with source positions, built from libyaml (libyaml-safer) parser events.
 //!
 //! Falco reports 0-based line/column marks of yaml-cpp for every item, so the loader
 //! needs positions on every node; serde-based YAML crates drop them. Tags are ignored
@@ -6,8 +6,7 @@
 //! what makes `desc: != after ...` load as a string, as it does in Falco.
 
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use libyaml_safer::{EventData, Parser, ScalarStyle};
 
 /// 0-based position of a node (yaml-cpp `Mark` convention).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,16 +17,6 @@ pub struct Mark {
     pub line: usize,
     /// 0-based column.
     pub column: usize,
-}
-
-impl From<Marker> for Mark {
-    fn from(m: Marker) -> Self {
-        Mark {
-            offset: m.index(),
-            line: m.line().saturating_sub(1),
-            column: m.col(),
-        }
-    }
 }
 
 /// A YAML node.
@@ -174,25 +163,75 @@ impl Node {
 
 /// Parses every document of a YAML stream.
 pub fn load_all(text: &str) -> Result<Vec<Node>, YamlError> {
+    let lines = LineIndex::new(text);
     let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, true).map_err(|e| YamlError {
-        message: e.info().to_string(),
-        mark: (*e.marker()).into(),
-    })?;
-    if let Some(err) = builder.error {
-        return Err(err);
+    let mut input = text.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut input);
+    loop {
+        let event = parser.parse().map_err(|e| {
+            let mark = e
+                .problem_mark()
+                .map(|m| lines.mark(m))
+                .unwrap_or_default();
+            YamlError {
+                message: match e.context() {
+                    Some(ctx) => format!("{}: {}", ctx, e.problem()),
+                    None => e.problem().to_string(),
+                },
+                mark,
+            }
+        })?;
+        let mark = lines.mark(event.start_mark);
+        if matches!(event.data, EventData::StreamEnd) {
+            break;
+        }
+        builder.on_event(event.data, mark);
+        if let Some(err) = builder.error.take() {
+            return Err(err);
+        }
     }
     Ok(builder.docs)
+}
+
+/// Converts libyaml's character-based marks into byte offsets.
+struct LineIndex {
+    starts: Vec<usize>,
+    text: String,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex {
+            starts,
+            text: text.to_string(),
+        }
+    }
+
+    fn mark(&self, m: libyaml_safer::Mark) -> Mark {
+        let line = m.line as usize;
+        let column = m.column as usize;
+        let start = self.starts.get(line).copied().unwrap_or(self.text.len());
+        let offset = self.text[start..]
+            .char_indices()
+            .nth(column)
+            .map_or(self.text.len(), |(i, _)| start + i);
+        Mark {
+            offset,
+            line,
+            column,
+        }
+    }
 }
 
 #[derive(Default)]
 struct Builder {
     docs: Vec<Node>,
-    stack: Vec<(Node, Option<Node>, usize)>,
-    anchors: HashMap<usize, Node>,
+    stack: Vec<(Node, Option<Node>, Option<String>)>,
+    anchors: HashMap<String, Node>,
     error: Option<YamlError>,
-    /// Nesting limit guard.
     depth: usize,
 }
 
@@ -219,29 +258,29 @@ impl Builder {
             },
         }
     }
-}
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        if self.error.is_some() {
-            return;
-        }
-        let mark: Mark = mark.into();
+    fn on_event(&mut self, ev: EventData, mark: Mark) {
         match ev {
-            Event::Scalar(value, style, anchor, _tag) => {
-                let plain = style == TScalarStyle::Plain;
+            EventData::Scalar {
+                anchor,
+                value,
+                style,
+                ..
+            } => {
+                let plain = style == ScalarStyle::Plain;
                 let kind = if plain && matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | "") {
                     NodeKind::Null
                 } else {
                     NodeKind::Scalar { value, plain }
                 };
                 let node = Node { kind, mark };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, node.clone());
                 }
                 self.push_value(node);
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            EventData::SequenceStart { ref anchor, .. } | EventData::MappingStart { ref anchor, .. } => {
+                let anchor = anchor.clone();
                 self.depth += 1;
                 if self.depth > MAX_YAML_DEPTH {
                     self.error = Some(YamlError {
@@ -250,54 +289,37 @@ impl MarkedEventReceiver for Builder {
                     });
                     return;
                 }
-                let kind = if matches!(ev, Event::SequenceStart(..)) {
+                let kind = if matches!(ev, EventData::SequenceStart { .. }) {
                     NodeKind::Seq(Vec::new())
                 } else {
                     NodeKind::Map(Vec::new())
                 };
                 self.stack.push((Node { kind, mark }, None, anchor));
             }
-            Event::SequenceEnd | Event::MappingEnd => {
+            EventData::SequenceEnd | EventData::MappingEnd => {
                 self.depth = self.depth.saturating_sub(1);
-                if let Some((node, pending, anchor)) = self.stack.pop() {
-                    if let (Some(k), NodeKind::Map(_)) = (pending, &node.kind) {
-                        // A key without value cannot happen in well-formed events; keep it null.
-                        let mut node = node;
-                        if let NodeKind::Map(entries) = &mut node.kind {
-                            entries.push((k, Node { kind: NodeKind::Null, mark }));
-                        }
-                        self.finish_collection(node, anchor);
-                    } else {
-                        self.finish_collection(node, anchor);
+                if let Some((mut node, pending, anchor)) = self.stack.pop() {
+                    if let (Some(k), NodeKind::Map(entries)) = (pending, &mut node.kind) {
+                        entries.push((k, Node { kind: NodeKind::Null, mark }));
                     }
+                    if let Some(a) = anchor {
+                        self.anchors.insert(a, node.clone());
+                    }
+                    self.push_value(node);
                 }
             }
-            Event::Alias(id) => {
-                let node = match self.anchors.get(&id) {
-                    Some(n) => Node {
-                        kind: n.kind.clone(),
-                        mark,
-                    },
-                    None => Node {
-                        kind: NodeKind::Null,
-                        mark,
-                    },
-                };
-                self.push_value(node);
+            EventData::Alias { anchor } => {
+                let kind = self
+                    .anchors
+                    .get(&anchor)
+                    .map_or(NodeKind::Null, |n| n.kind.clone());
+                self.push_value(Node { kind, mark });
             }
-            Event::DocumentEnd => {}
-            Event::DocumentStart => {}
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            EventData::StreamStart { .. }
+            | EventData::StreamEnd
+            | EventData::DocumentStart { .. }
+            | EventData::DocumentEnd { .. } => {}
         }
-    }
-}
-
-impl Builder {
-    fn finish_collection(&mut self, node: Node, anchor: usize) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-        self.push_value(node);
     }
 }
 
