@@ -151,9 +151,9 @@ impl Operand {
     pub fn span(&self) -> Span {
         match self {
             Operand::Field(f) => f.span,
-            Operand::Transform { span, .. } | Operand::Literal(_, span) | Operand::List(_, span) => {
-                *span
-            }
+            Operand::Transform { span, .. }
+            | Operand::Literal(_, span)
+            | Operand::List(_, span) => *span,
         }
     }
 
@@ -275,12 +275,16 @@ impl Modifier {
 pub enum Rhs {
     /// No value (`exists`).
     None,
-    /// One literal value (quoted strings already un-escaped).
+    /// One literal value (quoted strings already un-escaped, numbers as written); the
+    /// span covers the token, quotes included.
     Value(String, Span),
-    /// A list of literal values: `(a, b)` or a bare identifier (one element).
+    /// A list of literal values: `(a, b)` or a bare identifier (one element). The span
+    /// covers the parentheses, or just the identifier.
     List(Vec<String>, Span),
-    /// A field on the right: `val(f)` or a transformer expression.
+    /// A field on the right: `val(f)` (as `Operand::Field(f)`) or a transformer
+    /// expression.
     Field(Operand),
-    /// `op oneof|anyof|allof (values)`.
+    /// `op oneof|anyof|allof (values)` or `op oneof ident`. The span covers the list
+    /// value (parentheses or identifier), not the modifier keyword.
     Modified(Modifier, Vec<String>, Span),
 }
