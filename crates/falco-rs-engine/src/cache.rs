@@ -33,7 +33,11 @@ impl<'e> FieldCache<'e> {
     }
 
     /// The values of `slot`, extracting them on first use; `None` when not extracted.
-    pub fn get<E: EventView + ?Sized>(&mut self, slot: u32, event: &'e E) -> Option<&[Cow<'e, str>]> {
+    pub fn get<E: EventView + ?Sized>(
+        &mut self,
+        slot: u32,
+        event: &'e E,
+    ) -> Option<&[Cow<'e, str>]> {
         let i = slot as usize;
         let state = *self.state.get(i)?;
         match state {

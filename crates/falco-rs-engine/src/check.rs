@@ -149,9 +149,13 @@ impl ValueSet {
                 .map(ValueSet::Num);
         }
         if values.len() <= SMALL_SET {
-            Ok(ValueSet::Small(values.iter().map(|v| v.as_str().into()).collect()))
+            Ok(ValueSet::Small(
+                values.iter().map(|v| v.as_str().into()).collect(),
+            ))
         } else {
-            Ok(ValueSet::Hashed(values.iter().map(|v| v.as_str().into()).collect()))
+            Ok(ValueSet::Hashed(
+                values.iter().map(|v| v.as_str().into()).collect(),
+            ))
         }
     }
 
@@ -211,7 +215,11 @@ fn modified_holds(m: Modifier, matchers: &[Matcher], v: &str) -> bool {
 
 impl CheckCode {
     /// Evaluates the check with the precompiled matchers (the VM path).
-    pub fn eval<'e, E: EventView + ?Sized>(&self, cache: &mut FieldCache<'e>, event: &'e E) -> bool {
+    pub fn eval<'e, E: EventView + ?Sized>(
+        &self,
+        cache: &mut FieldCache<'e>,
+        event: &'e E,
+    ) -> bool {
         if let RhsCode::Field(rhs) = &self.rhs {
             let Some(lhs) = self.lhs.eval(cache, event) else {
                 return false;
@@ -249,7 +257,9 @@ impl CheckCode {
                     set.contains(first)
                 }
             }
+            RhsCode::Scalar(m) if self.lhs_type.is_list => vals.iter().any(|v| m.matches(v)),
             RhsCode::Scalar(m) => m.matches(first),
+            RhsCode::PMatch(p) if self.lhs_type.is_list => vals.iter().any(|v| p.matches(v)),
             RhsCode::PMatch(p) => p.matches(first),
             RhsCode::Modified(md, ms) => modified_holds(*md, ms, first),
             RhsCode::Field(_) => false,
@@ -314,10 +324,13 @@ impl CheckCode {
             Op::In | Op::Intersects => lhs
                 .iter()
                 .any(|l| values.iter().any(|r| naive_eq(self.lhs_type.ty, l, r))),
-            Op::PMatch => PathPrefixSet::new(values.iter().map(|v| &**v)).matches(&lhs[0]),
+            Op::PMatch => {
+                let set = PathPrefixSet::new(values.iter().map(|v| &**v));
+                lhs.iter().any(|l| set.matches(l))
+            }
             op => values
                 .first()
-                .is_some_and(|r| naive_match(op, self.lhs_type.ty, &lhs[0], r)),
+                .is_some_and(|r| lhs.iter().any(|l| naive_match(op, self.lhs_type.ty, l, r))),
         }
     }
 }

@@ -86,7 +86,12 @@ impl<'c> ProgramBuilder<'c> {
         }
     }
 
-    fn slot(&mut self, name: &str, arg: Option<&str>, span: Span) -> Result<(u32, FieldMeta), CompileError> {
+    fn slot(
+        &mut self,
+        name: &str,
+        arg: Option<&str>,
+        span: Span,
+    ) -> Result<(u32, FieldMeta), CompileError> {
         let key = (name.to_string(), arg.map(str::to_string));
         if let Some(&s) = self.slots.get(&key) {
             return Ok((s, self.fields[s as usize].clone()));
@@ -101,7 +106,11 @@ impl<'c> ProgramBuilder<'c> {
         Ok((s, meta))
     }
 
-    fn lower(&mut self, expr: &Expr, warnings: &mut Vec<CompileWarning>) -> Result<Ir, CompileError> {
+    fn lower(
+        &mut self,
+        expr: &Expr,
+        warnings: &mut Vec<CompileWarning>,
+    ) -> Result<Ir, CompileError> {
         Ok(match expr {
             Expr::And(children, _) => Ir::And(
                 children
@@ -256,16 +265,47 @@ impl<'c> ProgramBuilder<'c> {
         let err = |message: String| CompileError { message, span };
         let (lhs, lhs_type) = self.value_expr(&check.lhs)?;
         let op = check.op;
-        check_comparable(op, lhs_type).map_err(|e| err(format!("filter error: {e}")))?;
+        let legacy_list_op = lhs_type.is_list
+            && !matches!(op, Op::Exists | Op::In | Op::Intersects)
+            && matches!(check.rhs, Rhs::Value(..) | Rhs::List(..));
+        if legacy_list_op {
+            // Falco <= 0.34 accepted scalar operators on list fields and matched when any
+            // element matched; current libsinsp rejects them. Keep old rulesets loading.
+            check_comparable(
+                op,
+                ValueType {
+                    is_list: false,
+                    ..lhs_type
+                },
+            )
+            .map_err(|e| err(format!("filter error: {e}")))?;
+            warnings.push(CompileWarning {
+                message: format!(
+                    "'{}' on a list field is rejected by current Falco ('{}' operator not supported list filters); falco-rs matches when any element matches, as Falco <= 0.34 did. Use 'intersects' or a per-element field instead",
+                    op.as_str(),
+                    op.as_str()
+                ),
+                span,
+            });
+        } else {
+            check_comparable(op, lhs_type).map_err(|e| err(format!("filter error: {e}")))?;
+        }
         let (rhs, raw) = match &check.rhs {
             Rhs::None => (RhsCode::None, RawRhs::None),
             Rhs::Value(v, vspan) => {
                 self.value_warnings(op, v, *vspan, warnings);
                 if op.is_list_op() {
-                    (self.constant_set(op, lhs_type, std::slice::from_ref(v)).map_err(err)?, RawRhs::Values(vec![v.clone()]))
+                    (
+                        self.constant_set(op, lhs_type, std::slice::from_ref(v))
+                            .map_err(err)?,
+                        RawRhs::Values(vec![v.clone()]),
+                    )
                 } else {
                     (
-                        RhsCode::Scalar(Matcher::new(op, lhs_type.ty, v).map_err(|e| err(format!("filter error: {e}")))?),
+                        RhsCode::Scalar(
+                            Matcher::new(op, lhs_type.ty, v)
+                                .map_err(|e| err(format!("filter error: {e}")))?,
+                        ),
                         RawRhs::Values(vec![v.clone()]),
                     )
                 }
@@ -274,7 +314,10 @@ impl<'c> ProgramBuilder<'c> {
                 for v in values {
                     self.value_warnings(op, v, *vspan, warnings);
                 }
-                (self.constant_set(op, lhs_type, values).map_err(err)?, RawRhs::Values(values.clone()))
+                (
+                    self.constant_set(op, lhs_type, values).map_err(err)?,
+                    RawRhs::Values(values.clone()),
+                )
             }
             Rhs::Modified(m, values, _) => {
                 if lhs_type.is_list {
@@ -289,7 +332,10 @@ impl<'c> ProgramBuilder<'c> {
                     .map(|v| Matcher::new(op, lhs_type.ty, v))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| err(format!("filter error: {e}")))?;
-                (RhsCode::Modified(*m, matchers), RawRhs::Modified(*m, values.clone()))
+                (
+                    RhsCode::Modified(*m, matchers),
+                    RawRhs::Modified(*m, values.clone()),
+                )
             }
             Rhs::Field(operand) => {
                 if matches!(op, Op::PMatch | Op::Regex) {
@@ -319,7 +365,9 @@ impl<'c> ProgramBuilder<'c> {
 
     fn constant_set(&self, op: Op, ty: ValueType, values: &[String]) -> Result<RhsCode, String> {
         match op {
-            Op::PMatch => Ok(RhsCode::PMatch(PathPrefixSet::new(values.iter().map(String::as_str)))),
+            Op::PMatch => Ok(RhsCode::PMatch(PathPrefixSet::new(
+                values.iter().map(String::as_str),
+            ))),
             Op::In | Op::Intersects => ValueSet::new(values, ty.ty)
                 .map(RhsCode::Set)
                 .map_err(|e| format!("filter error: {e}")),
@@ -397,7 +445,10 @@ impl<'c> ProgramBuilder<'c> {
 
     /// Parses the longest operand at the start of `rest` whose fields all resolve,
     /// backing off one byte at a time like libsinsp's formatter.
-    fn longest_output_token(&mut self, rest: &str) -> Option<(ValueExpr, Option<(String, u32)>, usize)> {
+    fn longest_output_token(
+        &mut self,
+        rest: &str,
+    ) -> Option<(ValueExpr, Option<(String, u32)>, usize)> {
         let mut end = rest.len();
         while end > 0 {
             if !rest.is_char_boundary(end) {
@@ -464,7 +515,10 @@ fn check_comparable(op: Op, t: ValueType) -> Result<(), String> {
     if t.is_list {
         return match op {
             Op::In | Op::Intersects => Ok(()),
-            _ => Err(format!("'{}' operator not supported list filters", op.as_str())),
+            _ => Err(format!(
+                "'{}' operator not supported list filters",
+                op.as_str()
+            )),
         };
     }
     let ok = match t.ty {
@@ -483,7 +537,10 @@ fn check_comparable(op: Op, t: ValueType) -> Result<(), String> {
             FieldType::Bool => "boolean",
             _ => "numeric",
         };
-        Err(format!("'{}' operator not supported for {kind} filters", op.as_str()))
+        Err(format!(
+            "'{}' operator not supported for {kind} filters",
+            op.as_str()
+        ))
     }
 }
 

@@ -21,7 +21,10 @@ pub enum FieldType {
 impl FieldType {
     /// Whether values compare as numbers.
     pub fn is_numeric(self) -> bool {
-        matches!(self, FieldType::U64 | FieldType::AbsTime | FieldType::RelTime)
+        matches!(
+            self,
+            FieldType::U64 | FieldType::AbsTime | FieldType::RelTime
+        )
     }
 }
 

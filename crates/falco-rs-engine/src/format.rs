@@ -98,7 +98,9 @@ impl OutputFormat {
                 Some(vals) if is_list => {
                     OutputValue::List(vals.iter().map(|v| v.to_string()).collect())
                 }
-                Some(vals) => OutputValue::Str(vals.first().map(|v| v.to_string()).unwrap_or_default()),
+                Some(vals) => {
+                    OutputValue::Str(vals.first().map(|v| v.to_string()).unwrap_or_default())
+                }
             };
             out.push((name.clone(), value));
         }

@@ -135,7 +135,8 @@ fn in_range(lo: u8, hi: u8, c: u8, casefold: bool) -> bool {
         return true;
     }
     casefold
-        && ((lo..=hi).contains(&c.to_ascii_lowercase()) || (lo..=hi).contains(&c.to_ascii_uppercase()))
+        && ((lo..=hi).contains(&c.to_ascii_lowercase())
+            || (lo..=hi).contains(&c.to_ascii_uppercase()))
 }
 
 fn find_class_end(pattern: &[u8], from: usize) -> Option<usize> {

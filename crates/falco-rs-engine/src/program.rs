@@ -163,7 +163,11 @@ impl Program {
                 let _ = match insn {
                     Insn::Check(i) => {
                         let c = &self.checks[*i as usize];
-                        writeln!(s, "{pc:04} check #{i} {} ({}..{})", c.op, c.span.start, c.span.end)
+                        writeln!(
+                            s,
+                            "{pc:04} check #{i} {} ({}..{})",
+                            c.op, c.span.start, c.span.end
+                        )
                     }
                     Insn::Not => writeln!(s, "{pc:04} not"),
                     Insn::JumpIfFalse(t) => writeln!(s, "{pc:04} jump_if_false {t:04}"),

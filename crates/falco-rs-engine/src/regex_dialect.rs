@@ -38,10 +38,7 @@ fn check(node: &Ast) -> Result<(), String> {
         )),
         Ast::Assertion(a) => match a.kind {
             ast::AssertionKind::StartLine | ast::AssertionKind::EndLine => Ok(()),
-            _ => Err(format!(
-                "invalid escape sequence: {}",
-                &a.span_text_hint()
-            )),
+            _ => Err(format!("invalid escape sequence: {}", &a.span_text_hint())),
         },
         Ast::Repetition(r) => {
             if !r.greedy {
@@ -118,11 +115,16 @@ mod tests {
 
     #[test]
     fn posix_rejects_perl_extensions() {
-        for bad in ["\\d+", "\\w", "\\s", "a\\b", "(?:a)", "(?i)a", "\\pL", "\\Aa", "a*?"] {
+        for bad in [
+            "\\d+", "\\w", "\\s", "a\\b", "(?:a)", "(?i)a", "\\pL", "\\Aa", "a*?",
+        ] {
             assert!(compile_full_match(bad).is_err(), "{bad} should be rejected");
         }
         for good in ["[[:alpha:]]+", "a{1,3}", "\\.", "\\x41", "(a|b)*", "[^a]"] {
-            assert!(compile_full_match(good).is_ok(), "{good} should be accepted");
+            assert!(
+                compile_full_match(good).is_ok(),
+                "{good} should be accepted"
+            );
         }
     }
 

@@ -103,7 +103,10 @@ impl AlertFormat {
                 };
                 fields.entry(k.clone()).or_insert(jv);
             }
-            top.insert("output_fields", Value::Object(fields.into_iter().collect::<Map<_, _>>()));
+            top.insert(
+                "output_fields",
+                Value::Object(fields.into_iter().collect::<Map<_, _>>()),
+            );
         }
         top.insert("priority", Value::String(alert.priority.name().to_string()));
         top.insert("rule", Value::String(alert.rule.to_string()));

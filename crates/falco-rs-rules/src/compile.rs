@@ -2,8 +2,8 @@
 //! substitution, macro parsing and resolution, exception rewriting, output and
 //! condition compilation into an engine [`Program`].
 
-use crate::model::{ExceptionInfo, Priority, RuleInfo};
 use crate::loader::Collector;
+use crate::model::{ExceptionInfo, Priority, RuleInfo};
 use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
 use falco_rs_engine::{FieldCatalog, FilterId, OutputId, Program, ProgramBuilder};
 use falco_rs_syntax::{parse_condition, Check, Expr, Op, Rhs, Span};
@@ -68,6 +68,9 @@ pub struct CompileOptions<'a> {
     pub catalog: &'a dyn FieldCatalog,
     /// `append_output` entries.
     pub append_output: &'a [AppendOutput],
+    /// Sources that are valid in Falco but not served here (their rules only mark the
+    /// macros and lists they use).
+    pub source_not_served: &'a dyn Fn(&str) -> bool,
 }
 
 struct Fail {
@@ -160,7 +163,11 @@ fn is_operator_for_list(op: &str) -> bool {
 }
 
 /// Falco `build_rule_exception_infos`: appends `and not (...)` clauses.
-fn build_exceptions(exceptions: &[ExceptionInfo], fields: &mut BTreeSet<String>, cond: &mut String) -> Result<(), Fail> {
+fn build_exceptions(
+    exceptions: &[ExceptionInfo],
+    fields: &mut BTreeSet<String>,
+    cond: &mut String,
+) -> Result<(), Fail> {
     *cond = format!("({cond})");
     for ex in exceptions {
         let mut icond = String::new();
@@ -202,12 +209,21 @@ fn build_exceptions(exceptions: &[ExceptionInfo], fields: &mut BTreeSet<String>,
                     if k != 0 {
                         icond.push_str(" and ");
                     }
-                    let comp = ex.comps.items.get(k).map(|c| c.item.as_str()).unwrap_or("=");
+                    let comp = ex
+                        .comps
+                        .items
+                        .get(k)
+                        .map(|c| c.item.as_str())
+                        .unwrap_or("=");
                     let v = &values.items[k];
                     let istr = if v.is_list {
                         format!(
                             "({})",
-                            v.items.iter().map(|i| quote_item(&i.item)).collect::<Vec<_>>().join(", ")
+                            v.items
+                                .iter()
+                                .map(|i| quote_item(&i.item))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     } else if is_operator_for_list(comp) {
                         paren_item(&v.item)
@@ -246,14 +262,21 @@ fn resolve_macros(
     }
     Ok(match expr {
         Expr::And(c, s) => Expr::And(
-            c.iter().map(|x| resolve_macros(x, visible, path, used, depth + 1)).collect::<Result<_, _>>()?,
+            c.iter()
+                .map(|x| resolve_macros(x, visible, path, used, depth + 1))
+                .collect::<Result<_, _>>()?,
             *s,
         ),
         Expr::Or(c, s) => Expr::Or(
-            c.iter().map(|x| resolve_macros(x, visible, path, used, depth + 1)).collect::<Result<_, _>>()?,
+            c.iter()
+                .map(|x| resolve_macros(x, visible, path, used, depth + 1))
+                .collect::<Result<_, _>>()?,
             *s,
         ),
-        Expr::Not(c, s) => Expr::Not(Box::new(resolve_macros(c, visible, path, used, depth + 1)?), *s),
+        Expr::Not(c, s) => Expr::Not(
+            Box::new(resolve_macros(c, visible, path, used, depth + 1)?),
+            *s,
+        ),
         Expr::Check(c) => Expr::Check(c.clone()),
         Expr::Macro(name, span) => {
             let Some(body) = visible(name) else {
@@ -296,7 +319,11 @@ fn has_unsafe_na_check(expr: &Expr) -> Option<Span> {
 }
 
 /// Compiles everything collected so far. Errors and warnings go to `res`.
-pub fn compile(collector: &Collector, opts: &CompileOptions<'_>, res: &mut LoadResult) -> Option<CompiledRules> {
+pub fn compile(
+    collector: &Collector,
+    opts: &CompileOptions<'_>,
+    res: &mut LoadResult,
+) -> Option<CompiledRules> {
     match compile_inner(collector, opts, res) {
         Ok(c) => Some(c),
         Err(f) => {
@@ -306,7 +333,11 @@ pub fn compile(collector: &Collector, opts: &CompileOptions<'_>, res: &mut LoadR
     }
 }
 
-fn compile_inner(collector: &Collector, opts: &CompileOptions<'_>, res: &mut LoadResult) -> Result<CompiledRules, Fail> {
+fn compile_inner(
+    collector: &Collector,
+    opts: &CompileOptions<'_>,
+    res: &mut LoadResult,
+) -> Result<CompiledRules, Fail> {
     // Step A: lists, one level of expansion.
     let mut used_lists: HashSet<String> = HashSet::new();
     let mut lists: Vec<(String, Vec<String>)> = Vec::with_capacity(collector.lists.len());
@@ -341,7 +372,9 @@ fn compile_inner(collector: &Collector, opts: &CompileOptions<'_>, res: &mut Loa
         let ast = parse_condition(&text).map_err(|e| Fail {
             code: ErrorCode::CompileCondition,
             msg: e.message.clone(),
-            ctx: m.cond_ctx.condition(&text, e.pos.index, e.pos.line, e.pos.column),
+            ctx: m
+                .cond_ctx
+                .condition(&text, e.pos.index, e.pos.line, e.pos.column),
         })?;
         macro_asts.insert(m.name.clone(), ast);
         macro_texts.insert(m.name.clone(), text);
@@ -384,21 +417,49 @@ fn compile_inner(collector: &Collector, opts: &CompileOptions<'_>, res: &mut Loa
     let mut rules = Vec::new();
     for r in collector.rules.values() {
         if r.unknown_source {
+            if (opts.source_not_served)(&r.source) {
+                mark_usage(
+                    r,
+                    &substitute,
+                    &macro_asts,
+                    collector,
+                    &mut used_lists,
+                    &mut used_macros,
+                );
+            }
             continue;
         }
-        if let Some(rule) = compile_rule(r, opts, &mut builder, &substitute, &macro_asts, collector, &mut used_lists, &mut used_macros, res)? {
+        if let Some(rule) = compile_rule(
+            r,
+            opts,
+            &mut builder,
+            &substitute,
+            &macro_asts,
+            collector,
+            &mut used_lists,
+            &mut used_macros,
+            res,
+        )? {
             rules.push(rule);
         }
     }
 
     for m in collector.macros.values() {
         if !used_macros.contains(&m.name) {
-            res.warn(WarningCode::UnusedMacro, "Macro not referred to by any other rule/macro", m.ctx.clone());
+            res.warn(
+                WarningCode::UnusedMacro,
+                "Macro not referred to by any other rule/macro",
+                m.ctx.clone(),
+            );
         }
     }
     for l in collector.lists.values() {
         if !used_lists.contains(&l.name) {
-            res.warn(WarningCode::UnusedList, "List not referred to by any other rule/macro", l.ctx.clone());
+            res.warn(
+                WarningCode::UnusedList,
+                "List not referred to by any other rule/macro",
+                l.ctx.clone(),
+            );
         }
     }
     let macros = collector
@@ -414,6 +475,34 @@ fn compile_inner(collector: &Collector, opts: &CompileOptions<'_>, res: &mut Loa
     })
 }
 
+/// Marks the lists and macros a rule of a not-served source uses, as Falco's compile
+/// of that rule would; its condition is otherwise ignored.
+fn mark_usage(
+    r: &RuleInfo,
+    substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
+    macro_asts: &HashMap<String, Expr>,
+    collector: &Collector,
+    used_lists: &mut HashSet<String>,
+    used_macros: &mut HashSet<String>,
+) {
+    let mut condition = r.cond.clone();
+    if !r.exceptions.is_empty()
+        && build_exceptions(&r.exceptions, &mut BTreeSet::new(), &mut condition).is_err()
+    {
+        return;
+    }
+    let text = substitute(&condition, used_lists);
+    if let Ok(ast) = parse_condition(&text) {
+        let visible = |name: &str| -> Option<Expr> {
+            collector
+                .macros
+                .get(name)
+                .and_then(|m| macro_asts.get(&m.name).cloned())
+        };
+        let _ = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0);
+    }
+}
+
 fn line_col(text: &str, index: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..index.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -422,9 +511,14 @@ fn line_col(text: &str, index: usize) -> (usize, usize) {
 }
 
 fn unknown_field_error(msg: &str) -> bool {
-    ["nonexistent field", "invalid formatting token", "unknown event type", "unknown filter:"]
-        .iter()
-        .any(|p| msg.contains(p))
+    [
+        "nonexistent field",
+        "invalid formatting token",
+        "unknown event type",
+        "unknown filter:",
+    ]
+    .iter()
+    .any(|p| msg.contains(p))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -484,27 +578,40 @@ fn compile_rule(
     let ast = parse_condition(&text).map_err(|e| Fail {
         code: ErrorCode::CompileCondition,
         msg: e.message.clone(),
-        ctx: r.cond_ctx.condition(&text, e.pos.index, e.pos.line, e.pos.column),
+        ctx: r
+            .cond_ctx
+            .condition(&text, e.pos.index, e.pos.line, e.pos.column),
     })?;
     let visible = |name: &str| -> Option<Expr> {
-        collector.macros.get(name).and_then(|m| macro_asts.get(&m.name).cloned())
+        collector
+            .macros
+            .get(name)
+            .and_then(|m| macro_asts.get(&m.name).cloned())
     };
-    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(|(msg, span)| {
-        let (line, col) = line_col(&text, span.start as usize);
-        Fail {
-            code: ErrorCode::Validate,
-            msg,
-            ctx: r.ctx.condition(&text, span.start as usize, line, col),
-        }
-    })?;
+    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(
+        |(msg, span)| {
+            let (line, col) = line_col(&text, span.start as usize);
+            Fail {
+                code: ErrorCode::Validate,
+                msg,
+                ctx: r.ctx.condition(&text, span.start as usize, line, col),
+            }
+        },
+    )?;
     if has_unsafe_na_check(&resolved).is_some() {
-        res.warn(WarningCode::UnsafeNaCheck, "", r.cond_ctx.condition(&text, 0, 0, 0));
+        res.warn(
+            WarningCode::UnsafeNaCheck,
+            "",
+            r.cond_ctx.condition(&text, 0, 0, 0),
+        );
     }
     let (filter, warnings) = match builder.add_filter(&resolved) {
         Ok(x) => x,
         Err(e) => {
             let (line, col) = line_col(&text, e.span.start as usize);
-            let ctx = r.cond_ctx.condition(&text, e.span.start as usize, line, col);
+            let ctx = r
+                .cond_ctx
+                .condition(&text, e.span.start as usize, line, col);
             if unknown_field_error(&e.message) && r.skip_if_unknown_filter {
                 res.warn(WarningCode::UnknownFilter, e.message, ctx);
                 return Ok(None);
@@ -521,7 +628,8 @@ fn compile_rule(
         res.warn(
             WarningCode::CompileCondition,
             w.message,
-            r.cond_ctx.condition(&text, w.span.start as usize, line, col),
+            r.cond_ctx
+                .condition(&text, w.span.start as usize, line, col),
         );
     }
     Ok(Some(CompiledRule {
@@ -556,10 +664,16 @@ mod tests {
         assert_eq!(sub("x in (empty)", "empty", &[]), "x in (  )");
         assert_eq!(sub("x in (p, empty)", "empty", &[]), "x in (p  )");
         assert_eq!(sub("x in (p, empty, q)", "empty", &[]), "x in (p  , q)");
-        assert_eq!(sub("ka.verb = \"hello B world\"", "B", &["x1"]), "ka.verb = \"hello x1 world\"");
+        assert_eq!(
+            sub("ka.verb = \"hello B world\"", "B", &["x1"]),
+            "ka.verb = \"hello x1 world\""
+        );
         assert_eq!(sub("ka.verb = \"B\"", "B", &["x1"]), "ka.verb = \"B\"");
         assert_eq!(sub("ka.verb=B", "B", &["x1", "y"]), "ka.verb= x1, y ");
-        assert_eq!(sub("x in (L)", "L", &["a b", "'c d'"]), "x in ( \"a b\", 'c d' )");
+        assert_eq!(
+            sub("x in (L)", "L", &["a b", "'c d'"]),
+            "x in ( \"a b\", 'c d' )"
+        );
         assert_eq!(sub("x in (LL, L)", "L", &["a"]), "x in (LL, a )");
     }
 }

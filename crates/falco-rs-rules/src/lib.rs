@@ -2,8 +2,8 @@
 //! `append`/`override`/`enabled`), exceptions, list substitution, macro resolution,
 //! compilation into an engine [`falco_rs_engine::Program`], and Falco's load results.
 
-pub mod yaml;
+pub mod compile;
 pub mod loader;
 pub mod model;
 pub mod result;
-pub mod compile;
+pub mod yaml;

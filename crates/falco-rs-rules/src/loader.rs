@@ -2,7 +2,9 @@
 //! `rule_loader::collector`): item kinds, key decoding, `append`, `override`,
 //! `enabled`, exceptions, engine and plugin requirements.
 
-use crate::model::{ExceptionEntry, ExceptionInfo, ListInfo, MacroInfo, Priority, RuleInfo, Version};
+use crate::model::{
+    ExceptionEntry, ExceptionInfo, ListInfo, MacroInfo, Priority, RuleInfo, Version,
+};
 use crate::result::{Context, ErrorCode, ItemType, LoadResult, WarningCode};
 use crate::yaml::{self, Node, NodeKind};
 use indexmap::IndexMap;
@@ -22,14 +24,42 @@ const ERROR_NO_PREVIOUS_RULE_REPLACE: &str =
 
 /// Comparison operators accepted in exception `comps` (libsinsp `supported_operators`).
 pub const SUPPORTED_OPERATORS: [&str; 20] = [
-    "exists", "<=", "<", ">=", ">", "==", "=", "!=", "glob", "iglob", "contains", "icontains",
-    "bcontains", "startswith", "bstartswith", "endswith", "regex", "intersects", "in", "pmatch",
+    "exists",
+    "<=",
+    "<",
+    ">=",
+    ">",
+    "==",
+    "=",
+    "!=",
+    "glob",
+    "iglob",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "regex",
+    "intersects",
+    "in",
+    "pmatch",
 ];
 
 /// Operators that accept a modifier (`<op> oneof|anyof|allof`).
 const MODIFIABLE_OPERATORS: [&str; 12] = [
-    "=", "==", "!=", "contains", "icontains", "bcontains", "startswith", "bstartswith",
-    "endswith", "glob", "iglob", "regex",
+    "=",
+    "==",
+    "!=",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "glob",
+    "iglob",
+    "regex",
 ];
 
 /// Whether `op` is `<string operator> oneof|anyof|allof`.
@@ -49,6 +79,10 @@ pub struct LoaderEnv<'a> {
     pub engine_version: Version,
     /// Whether `source` is a known event source.
     pub source_known: &'a dyn Fn(&str) -> bool,
+    /// Sources Falco always has (e.g. `syscall`) that falco-rs does not serve: their
+    /// rules are kept uncompiled without an "unknown source" warning, and their
+    /// conditions still mark the macros and lists they use.
+    pub source_not_served: &'a dyn Fn(&str) -> bool,
     /// Whether `field` is a valid left-hand field expression of `source`.
     pub lhs_field_valid: &'a dyn Fn(&str, &str) -> bool,
 }
@@ -149,7 +183,11 @@ fn decode_opt_bool(item: &Node, key: &str, ctx: &Context) -> R<Option<bool>> {
     match item.get(key).and_then(Node::as_bool) {
         Some(b) => Ok(Some(b)),
         None => {
-            let valctx = ctx.child(item.get(key).map(|v| v.mark).unwrap_or_default(), ItemType::ValueFor, key);
+            let valctx = ctx.child(
+                item.get(key).map(|v| v.mark).unwrap_or_default(),
+                ItemType::ValueFor,
+                key,
+            );
             yaml_err("Can't decode YAML scalar value", &valctx)
         }
     }
@@ -169,7 +207,11 @@ fn decode_opt_u64(item: &Node, key: &str, ctx: &Context) -> R<Option<u64>> {
     match item.get(key).and_then(Node::as_u64) {
         Some(n) => Ok(Some(n)),
         None => {
-            let valctx = ctx.child(item.get(key).map(|v| v.mark).unwrap_or_default(), ItemType::ValueFor, key);
+            let valctx = ctx.child(
+                item.get(key).map(|v| v.mark).unwrap_or_default(),
+                ItemType::ValueFor,
+                key,
+            );
             yaml_err("Can't decode YAML scalar value", &valctx)
         }
     }
@@ -381,9 +423,9 @@ fn is_identifier(s: &str) -> bool {
 
 fn is_bare_string(s: &str) -> bool {
     !s.is_empty()
-        && !s
-            .bytes()
-            .any(|c| matches!(c, b'(' | b')' | b'"' | b'\'' | b'=' | b',') || c.is_ascii_whitespace())
+        && !s.bytes().any(|c| {
+            matches!(c, b'(' | b')' | b'"' | b'\'' | b'=' | b',') || c.is_ascii_whitespace()
+        })
 }
 
 /// An update of an existing rule (append or selective replace).
@@ -483,7 +525,13 @@ impl Collector {
         i
     }
 
-    fn read_item(&mut self, env: &LoaderEnv<'_>, item: &Node, parent: &Context, res: &mut LoadResult) -> R<()> {
+    fn read_item(
+        &mut self,
+        env: &LoaderEnv<'_>,
+        item: &Node,
+        parent: &Context,
+        res: &mut LoadResult,
+    ) -> R<()> {
         let itemctx = parent.child(item.mark, ItemType::RulesContentItem, "");
         if !item.is_map() {
             return yaml_err(
@@ -507,7 +555,13 @@ impl Collector {
         }
     }
 
-    fn read_engine_version(&mut self, env: &LoaderEnv<'_>, item: &Node, parent: &Context, res: &mut LoadResult) -> R<()> {
+    fn read_engine_version(
+        &mut self,
+        env: &LoaderEnv<'_>,
+        item: &Node,
+        parent: &Context,
+        res: &mut LoadResult,
+    ) -> R<()> {
         let ctx = parent.child(item.mark, ItemType::RequiredEngineVersion, "");
         let text = decode_str(item, "required_engine_version", &ctx)?;
         let version = match item.get("required_engine_version").and_then(Node::as_u64) {
@@ -542,7 +596,13 @@ impl Collector {
         Ok(())
     }
 
-    fn read_plugin_versions(&mut self, item: &Node, reqs: &Node, parent: &Context, res: &mut LoadResult) -> R<()> {
+    fn read_plugin_versions(
+        &mut self,
+        item: &Node,
+        reqs: &Node,
+        parent: &Context,
+        res: &mut LoadResult,
+    ) -> R<()> {
         let ctx = parent.child(reqs.mark, ItemType::RequiredPluginVersions, "");
         let Some(seq) = reqs.as_seq() else {
             return yaml_err("Value of required_plugin_versions must be a sequence", &ctx);
@@ -558,7 +618,10 @@ impl Collector {
             let mut group = vec![PluginRequirement { name, version }];
             if let Some(alts) = plugin.get("alternatives") {
                 let Some(alts) = alts.as_seq() else {
-                    return yaml_err("Value of plugin version alternatives must be a sequence", &pctx);
+                    return yaml_err(
+                        "Value of plugin version alternatives must be a sequence",
+                        &pctx,
+                    );
                 };
                 for alt in alts {
                     let tmp = pctx.child(alt.mark, ItemType::RequiredPluginVersionsAlternative, "");
@@ -566,7 +629,8 @@ impl Collector {
                         return yaml_err("Plugin version alternative must be a mapping", &tmp);
                     }
                     let name = decode_str(alt, "name", &tmp)?;
-                    let actx = pctx.child(alt.mark, ItemType::RequiredPluginVersionsAlternative, &name);
+                    let actx =
+                        pctx.child(alt.mark, ItemType::RequiredPluginVersionsAlternative, &name);
                     let version = decode_str(alt, "version", &actx)?;
                     group.push(PluginRequirement { name, version });
                 }
@@ -575,13 +639,19 @@ impl Collector {
             for r in &group {
                 if Version::parse(&r.version).is_none() {
                     return validate_err(
-                        format!("Invalid required version '{}' for plugin '{}'", r.version, r.name),
+                        format!(
+                            "Invalid required version '{}' for plugin '{}'",
+                            r.version, r.name
+                        ),
                         &pctx,
                     );
                 }
                 if !seen.insert(r.name.clone()) {
                     return validate_err(
-                        format!("Defined multiple alternative version requirements for plugin '{}'", r.name),
+                        format!(
+                            "Defined multiple alternative version requirements for plugin '{}'",
+                            r.name
+                        ),
                         &pctx,
                     );
                 }
@@ -630,7 +700,13 @@ impl Collector {
                 index: idx,
                 visibility: idx,
             };
-            define(&mut self.lists, info, idx, |l| &mut l.index, |l| &mut l.visibility);
+            define(
+                &mut self.lists,
+                info,
+                idx,
+                |l| &mut l.index,
+                |l| &mut l.visibility,
+            );
         }
         warn_unknown_keys(item, &["list", "items", "append", "override"], &ctx, res);
         Ok(())
@@ -676,13 +752,30 @@ impl Collector {
                 index: idx,
                 visibility: idx,
             };
-            define(&mut self.macros, info, idx, |m| &mut m.index, |m| &mut m.visibility);
+            define(
+                &mut self.macros,
+                info,
+                idx,
+                |m| &mut m.index,
+                |m| &mut m.visibility,
+            );
         }
-        warn_unknown_keys(item, &["macro", "condition", "append", "override"], &ctx, res);
+        warn_unknown_keys(
+            item,
+            &["macro", "condition", "append", "override"],
+            &ctx,
+            res,
+        );
         Ok(())
     }
 
-    fn read_rule(&mut self, env: &LoaderEnv<'_>, item: &Node, parent: &Context, res: &mut LoadResult) -> R<()> {
+    fn read_rule(
+        &mut self,
+        env: &LoaderEnv<'_>,
+        item: &Node,
+        parent: &Context,
+        res: &mut LoadResult,
+    ) -> R<()> {
         let tmp = parent.child(item.mark, ItemType::Rule, "");
         let name = decode_str(item, "rule", &tmp)?;
         let ctx = parent.child(item.mark, ItemType::Rule, &name);
@@ -766,7 +859,11 @@ impl Collector {
                 }
                 if take(&ov.replace, "replace", "priority")? {
                     let p = decode_str(item, "priority", &ctx)?;
-                    let prictx = ctx.child(item.get("priority").map(|n| n.mark).unwrap_or_default(), ItemType::RulePriority, "");
+                    let prictx = ctx.child(
+                        item.get("priority").map(|n| n.mark).unwrap_or_default(),
+                        ItemType::RulePriority,
+                        "",
+                    );
                     u.priority = Some(match Priority::parse(&p) {
                         Some(p) => p,
                         None => return yaml_err("Invalid priority", &prictx),
@@ -785,12 +882,17 @@ impl Collector {
                     u.warn_evttypes = Some(decode_bool(item, "warn_evttypes", &ctx)?);
                 }
                 if take(&ov.replace, "replace", "skip-if-unknown-filter")? {
-                    u.skip_if_unknown_filter = Some(decode_bool(item, "skip-if-unknown-filter", &ctx)?);
+                    u.skip_if_unknown_filter =
+                        Some(decode_bool(item, "skip-if-unknown-filter", &ctx)?);
                 }
                 self.replace_rule(u)?;
             }
             if let Some(key) = expected.iter().next() {
-                let keyctx = ctx.child(item.get(key).map(|n| n.mark).unwrap_or_default(), ItemType::Overrides, key);
+                let keyctx = ctx.child(
+                    item.get(key).map(|n| n.mark).unwrap_or_default(),
+                    ItemType::Overrides,
+                    key,
+                );
                 return yaml_err(
                     format!("Unexpected key '{key}': no corresponding entry under 'override' is defined."),
                     &keyctx,
@@ -819,27 +921,47 @@ impl Collector {
             let enabled = decode_bool(item, "enabled", &ctx)?;
             res.warn(WarningCode::DeprecatedItem, WARNING_ENABLED, ctx.clone());
             let Some(prev) = self.rules.get_mut(&name) else {
-                return validate_err("Rule has 'enabled' key but no rule by that name already exists", &ctx);
+                return validate_err(
+                    "Rule has 'enabled' key but no rule by that name already exists",
+                    &ctx,
+                );
             };
             prev.enabled = enabled;
         } else {
             let cond = decode_str(item, "condition", &ctx)?;
-            let cond_ctx = ctx.child(item.get("condition").map(|n| n.mark).unwrap_or_default(), ItemType::RuleCondition, "");
+            let cond_ctx = ctx.child(
+                item.get("condition").map(|n| n.mark).unwrap_or_default(),
+                ItemType::RuleCondition,
+                "",
+            );
             let output = decode_str(item, "output", &ctx)?;
-            let output_ctx = ctx.child(item.get("output").map(|n| n.mark).unwrap_or_default(), ItemType::RuleOutput, "");
+            let output_ctx = ctx.child(
+                item.get("output").map(|n| n.mark).unwrap_or_default(),
+                ItemType::RuleOutput,
+                "",
+            );
             let desc = decode_str(item, "desc", &ctx)?;
             let priority_text = decode_str(item, "priority", &ctx)?;
-            let prictx = ctx.child(item.get("priority").map(|n| n.mark).unwrap_or_default(), ItemType::RulePriority, "");
+            let prictx = ctx.child(
+                item.get("priority").map(|n| n.mark).unwrap_or_default(),
+                ItemType::RulePriority,
+                "",
+            );
             let Some(priority) = Priority::parse(&priority_text) else {
                 return yaml_err("Invalid priority", &prictx);
             };
-            let source = decode_opt_str(item, "source", &ctx)?.unwrap_or_else(|| "syscall".to_string());
+            let source =
+                decode_opt_str(item, "source", &ctx)?.unwrap_or_else(|| "syscall".to_string());
             let enabled = decode_opt_bool(item, "enabled", &ctx)?.unwrap_or(true);
             let capture = decode_opt_bool(item, "capture", &ctx)?.unwrap_or(false);
             let capture_duration = decode_opt_u64(item, "capture_duration", &ctx)?.unwrap_or(0);
             let warn_evttypes = decode_opt_bool(item, "warn_evttypes", &ctx)?.unwrap_or(true);
-            let skip_if_unknown_filter = decode_opt_bool(item, "skip-if-unknown-filter", &ctx)?.unwrap_or(false);
-            let tags = decode_seq(item, "tags", &ctx, true)?.unwrap_or_default().into_iter().collect();
+            let skip_if_unknown_filter =
+                decode_opt_bool(item, "skip-if-unknown-filter", &ctx)?.unwrap_or(false);
+            let tags = decode_seq(item, "tags", &ctx, true)?
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
             let exceptions = read_exceptions(item, &ctx, false, res)?.unwrap_or_default();
             let info = RuleInfo {
                 name: name.clone(),
@@ -867,9 +989,21 @@ impl Collector {
         warn_unknown_keys(
             item,
             &[
-                "rule", "condition", "output", "desc", "priority", "source", "enabled", "capture",
-                "capture_duration", "warn_evttypes", "skip-if-unknown-filter", "tags", "exceptions",
-                "override", "append",
+                "rule",
+                "condition",
+                "output",
+                "desc",
+                "priority",
+                "source",
+                "enabled",
+                "capture",
+                "capture_duration",
+                "warn_evttypes",
+                "skip-if-unknown-filter",
+                "tags",
+                "exceptions",
+                "override",
+                "append",
             ],
             &ctx,
             res,
@@ -886,11 +1020,18 @@ impl Collector {
         Ok(())
     }
 
-    fn define_rule(&mut self, env: &LoaderEnv<'_>, mut info: RuleInfo, res: &mut LoadResult) -> R<()> {
+    fn define_rule(
+        &mut self,
+        env: &LoaderEnv<'_>,
+        mut info: RuleInfo,
+        res: &mut LoadResult,
+    ) -> R<()> {
         self.check_prev_source(&info.name, &info.source, &info.ctx)?;
         let known = (env.source_known)(&info.source);
         if !known {
             info.unknown_source = true;
+        }
+        if !known && !(env.source_not_served)(&info.source) {
             res.warn(
                 WarningCode::UnknownSource,
                 format!("Unknown source {}, skipping", info.source),
@@ -900,12 +1041,21 @@ impl Collector {
         let source = known.then(|| info.source.clone());
         for ex in &mut info.exceptions {
             if !ex.fields.defined {
-                return validate_err("Rule exception item must have fields property with a list of fields", &ex.ctx);
+                return validate_err(
+                    "Rule exception item must have fields property with a list of fields",
+                    &ex.ctx,
+                );
             }
             validate_exception(env, source.as_deref(), ex)?;
         }
         let idx = self.next_index();
-        define(&mut self.rules, info, idx, |r| &mut r.index, |r| &mut r.visibility);
+        define(
+            &mut self.rules,
+            info,
+            idx,
+            |r| &mut r.index,
+            |r| &mut r.visibility,
+        );
         Ok(())
     }
 
@@ -916,7 +1066,10 @@ impl Collector {
             return validate_err(ERROR_NO_PREVIOUS_RULE_APPEND, &ctx);
         }
         if !u.has_any_value() {
-            return validate_err("Appended rule must have exceptions or condition property", &ctx);
+            return validate_err(
+                "Appended rule must have exceptions or condition property",
+                &ctx,
+            );
         }
         let idx = self.next_index();
         let Some(prev) = self.rules.get_mut(&u.name) else {
@@ -943,10 +1096,16 @@ impl Collector {
                 match prev.exceptions.iter_mut().find(|e| e.name == ex.name) {
                     None => {
                         if !ex.fields.defined {
-                            return validate_err("Rule exception must have fields property with a list of fields", &ex.ctx);
+                            return validate_err(
+                                "Rule exception must have fields property with a list of fields",
+                                &ex.ctx,
+                            );
                         }
                         if ex.values.is_empty() {
-                            return validate_err("Rule exception must have values property with a list of values", &ex.ctx);
+                            return validate_err(
+                                "Rule exception must have values property with a list of values",
+                                &ex.ctx,
+                            );
                         }
                         validate_exception(env, source.as_deref(), &mut ex)?;
                         prev.exceptions.push(ex);
@@ -956,7 +1115,10 @@ impl Collector {
                             return validate_err("Can not append exception fields to existing exception, only values", &ex.ctx);
                         }
                         if ex.comps.defined {
-                            return validate_err("Can not append exception comps to existing exception, only values", &ex.ctx);
+                            return validate_err(
+                                "Can not append exception comps to existing exception, only values",
+                                &ex.ctx,
+                            );
                         }
                         existing.values.extend(ex.values);
                     }
@@ -974,7 +1136,10 @@ impl Collector {
             return validate_err(ERROR_NO_PREVIOUS_RULE_REPLACE, &ctx);
         }
         if !u.has_any_value() {
-            return validate_err("The rule must have at least one field that can be replaced", &ctx);
+            return validate_err(
+                "The rule must have at least one field that can be replaced",
+                &ctx,
+            );
         }
         let idx = self.next_index();
         let Some(prev) = self.rules.get_mut(&u.name) else {
@@ -1094,14 +1259,22 @@ fn validate_exception(env: &LoaderEnv<'_>, source: Option<&str>, ex: &mut Except
         }
         for c in &mut ex.comps.items {
             normalize_comp(&mut c.item);
-            if !SUPPORTED_OPERATORS.contains(&c.item.as_str()) && !is_str_operator_with_modifier(&c.item) {
-                return validate_err(format!("'{}' is not a supported comparison operator", c.item), &ex.ctx);
+            if !SUPPORTED_OPERATORS.contains(&c.item.as_str())
+                && !is_str_operator_with_modifier(&c.item)
+            {
+                return validate_err(
+                    format!("'{}' is not a supported comparison operator", c.item),
+                    &ex.ctx,
+                );
             }
         }
         if let Some(src) = source {
             for f in &ex.fields.items {
                 if !(env.lhs_field_valid)(src, &f.item) {
-                    return validate_err(format!("'{}' is not a supported filter field", f.item), &ex.ctx);
+                    return validate_err(
+                        format!("'{}' is not a supported filter field", f.item),
+                        &ex.ctx,
+                    );
                 }
             }
         }
@@ -1124,7 +1297,10 @@ fn validate_exception(env: &LoaderEnv<'_>, source: Option<&str>, ex: &mut Except
         }
         if let Some(src) = source {
             if !(env.lhs_field_valid)(src, &ex.fields.item) {
-                return validate_err(format!("'{}' is not a supported filter field", ex.fields.item), &ex.ctx);
+                return validate_err(
+                    format!("'{}' is not a supported filter field", ex.fields.item),
+                    &ex.ctx,
+                );
             }
         }
     }

@@ -331,7 +331,11 @@ impl Context {
         let Some(loc) = self.locs.last() else {
             return String::new();
         };
-        let content = self.alt_content.as_deref().unwrap_or(file_content).as_bytes();
+        let content = self
+            .alt_content
+            .as_deref()
+            .unwrap_or(file_content)
+            .as_bytes();
         if content.is_empty() {
             return "<No context available>\n".into();
         }
@@ -452,20 +456,21 @@ impl LoadResult {
         let mut s = self.summary();
         s.push('\n');
         let mut first_block = true;
-        let mut block = |s: &mut String, title: String, items: Vec<(String, String, String, String)>| {
-            if !first_block {
-                s.push('\n');
-            }
-            first_block = false;
-            s.push_str(&title);
-            for (ctx, snippet, code, msg) in items {
-                s.push_str(&ctx);
-                s.push_str("------\n");
-                s.push_str(&snippet);
-                s.push_str("------\n");
-                let _ = writeln!(s, "{code}: {msg}");
-            }
-        };
+        let mut block =
+            |s: &mut String, title: String, items: Vec<(String, String, String, String)>| {
+                if !first_block {
+                    s.push('\n');
+                }
+                first_block = false;
+                s.push_str(&title);
+                for (ctx, snippet, code, msg) in items {
+                    s.push_str(&ctx);
+                    s.push_str("------\n");
+                    s.push_str(&snippet);
+                    s.push_str("------\n");
+                    let _ = writeln!(s, "{code}: {msg}");
+                }
+            };
         if !self.errors.is_empty() {
             let items = self
                 .errors
@@ -494,7 +499,11 @@ impl LoadResult {
                     )
                 })
                 .collect();
-            block(&mut s, format!("{} Warnings:\n", self.warnings.len()), items);
+            block(
+                &mut s,
+                format!("{} Warnings:\n", self.warnings.len()),
+                items,
+            );
         }
         if self.errors.is_empty() && self.warnings.is_empty() {
             s.pop();

@@ -5,8 +5,8 @@
 //! (yaml-cpp's `as<std::string>()` returns the scalar text whatever its tag), which is
 //! what makes `desc: != after ...` load as a string, as it does in Falco.
 
-use std::collections::HashMap;
 use libyaml_safer::{EventData, Parser, ScalarStyle};
+use std::collections::HashMap;
 
 /// 0-based position of a node (yaml-cpp `Mark` convention).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,7 +135,10 @@ impl Node {
             NodeKind::Scalar { value, plain } => {
                 if *plain {
                     if let Some(b) = self.as_bool().filter(|_| {
-                        matches!(value.as_str(), "true" | "false" | "True" | "False" | "TRUE" | "FALSE")
+                        matches!(
+                            value.as_str(),
+                            "true" | "false" | "True" | "False" | "TRUE" | "FALSE"
+                        )
                     }) {
                         return serde_json::Value::Bool(b);
                     }
@@ -170,10 +173,7 @@ pub fn load_all(text: &str) -> Result<Vec<Node>, YamlError> {
     parser.set_input_string(&mut input);
     loop {
         let event = parser.parse().map_err(|e| {
-            let mark = e
-                .problem_mark()
-                .map(|m| lines.mark(m))
-                .unwrap_or_default();
+            let mark = e.problem_mark().map(|m| lines.mark(m)).unwrap_or_default();
             YamlError {
                 message: match e.context() {
                     Some(ctx) => format!("{}: {}", ctx, e.problem()),
@@ -268,7 +268,8 @@ impl Builder {
                 ..
             } => {
                 let plain = style == ScalarStyle::Plain;
-                let kind = if plain && matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | "") {
+                let kind = if plain && matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | "")
+                {
                     NodeKind::Null
                 } else {
                     NodeKind::Scalar { value, plain }
@@ -279,7 +280,8 @@ impl Builder {
                 }
                 self.push_value(node);
             }
-            EventData::SequenceStart { ref anchor, .. } | EventData::MappingStart { ref anchor, .. } => {
+            EventData::SequenceStart { ref anchor, .. }
+            | EventData::MappingStart { ref anchor, .. } => {
                 let anchor = anchor.clone();
                 self.depth += 1;
                 if self.depth > MAX_YAML_DEPTH {
@@ -300,7 +302,13 @@ impl Builder {
                 self.depth = self.depth.saturating_sub(1);
                 if let Some((mut node, pending, anchor)) = self.stack.pop() {
                     if let (Some(k), NodeKind::Map(entries)) = (pending, &mut node.kind) {
-                        entries.push((k, Node { kind: NodeKind::Null, mark }));
+                        entries.push((
+                            k,
+                            Node {
+                                kind: NodeKind::Null,
+                                mark,
+                            },
+                        ));
                     }
                     if let Some(a) = anchor {
                         self.anchors.insert(a, node.clone());
@@ -341,11 +349,16 @@ mod tests {
 
     #[test]
     fn falco_quirks_load() {
-        let docs = load_all("- exceptions:\n  - comps: [=]\n- rule: x\n  desc: != after evt.type\n---\n- list: y\n")
-            .expect("yaml");
+        let docs = load_all(
+            "- exceptions:\n  - comps: [=]\n- rule: x\n  desc: != after evt.type\n---\n- list: y\n",
+        )
+        .expect("yaml");
         assert_eq!(docs.len(), 2);
         let seq = docs[0].as_seq().expect("seq");
-        let comps = seq[0].get("exceptions").and_then(|e| e.as_seq()).expect("ex")[0]
+        let comps = seq[0]
+            .get("exceptions")
+            .and_then(|e| e.as_seq())
+            .expect("ex")[0]
             .get("comps")
             .and_then(|c| c.as_seq())
             .expect("comps");

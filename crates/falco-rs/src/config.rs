@@ -60,7 +60,8 @@ impl Config {
             .ok_or_else(|| anyhow!("error parsing config option '{spec}': expected key=value"))?;
         let value = parse_override_value(value)
             .with_context(|| format!("error parsing config option '{spec}'"))?;
-        let path = parse_key_path(key).with_context(|| format!("error parsing config key '{key}'"))?;
+        let path =
+            parse_key_path(key).with_context(|| format!("error parsing config key '{key}'"))?;
         set_path(&mut self.root, &path, value)
     }
 
@@ -94,7 +95,6 @@ impl Config {
             other => Some(other.to_string()),
         }
     }
-
 }
 
 /// One step of a key path.
@@ -140,7 +140,11 @@ fn parse_key_path(key: &str) -> Result<Vec<Step>> {
                 if idx.is_empty() {
                     steps.push(Step::Append);
                 } else {
-                    steps.push(Step::Index(idx.trim().parse().map_err(|_| anyhow!("invalid index '{idx}'"))?));
+                    steps.push(Step::Index(
+                        idx.trim()
+                            .parse()
+                            .map_err(|_| anyhow!("invalid index '{idx}'"))?,
+                    ));
                 }
             }
             c => cur.push(c),
@@ -260,11 +264,16 @@ mod tests {
 
     #[test]
     fn overrides_with_paths_and_indexes() {
-        let mut c = Config::parse("plugins:\n  - name: k8saudit\n    open_params: ''\n", "t").expect("cfg");
-        c.apply_override("plugins[0].open_params=/tmp/x.json").expect("ok");
+        let mut c =
+            Config::parse("plugins:\n  - name: k8saudit\n    open_params: ''\n", "t").expect("cfg");
+        c.apply_override("plugins[0].open_params=/tmp/x.json")
+            .expect("ok");
         c.apply_override("json_output=true").expect("ok");
         c.apply_override("rules[].disable.rule=Foo*").expect("ok");
-        c.apply_override("append_output[]={\"match\": {\"source\": \"k8s_audit\"}, \"extra_output\": \"x\"}").expect("ok");
+        c.apply_override(
+            "append_output[]={\"match\": {\"source\": \"k8s_audit\"}, \"extra_output\": \"x\"}",
+        )
+        .expect("ok");
         assert_eq!(c.str("plugins").map(|_| ()), Some(()));
         assert_eq!(c.root["plugins"][0]["open_params"], "/tmp/x.json");
         assert!(c.bool_or("json_output", false));
@@ -285,7 +294,11 @@ mod tests {
     fn key_path_escapes() {
         assert_eq!(
             parse_key_path("a\\.b.c[1]").expect("path"),
-            vec![Step::Key("a.b".into()), Step::Key("c".into()), Step::Index(1)]
+            vec![
+                Step::Key("a.b".into()),
+                Step::Key("c".into()),
+                Step::Index(1)
+            ]
         );
     }
 }

@@ -129,10 +129,12 @@ pub fn load_rules(
 ) -> (Option<Loaded>, Vec<LoadResult>) {
     let catalog = K8sAuditCatalog::new();
     let source_known = |s: &str| s == SOURCE;
+    let source_not_served = |s: &str| s == "syscall";
     let lhs_valid = |src: &str, f: &str| src == SOURCE && lhs_field_valid(&catalog, f);
     let env = LoaderEnv {
         engine_version: ENGINE_VERSION,
         source_known: &source_known,
+        source_not_served: &source_not_served,
         lhs_field_valid: &lhs_valid,
     };
     let mut collector = Collector::default();
@@ -146,6 +148,7 @@ pub fn load_rules(
             let opts = CompileOptions {
                 catalog: &catalog,
                 append_output,
+                source_not_served: &source_not_served,
             };
             compiled = compile(&collector, &opts, &mut res);
         }
@@ -184,7 +187,8 @@ pub fn check_plugin_requirements(collector: &Collector, loaded_plugins: &[String
                         .find(|(n, _)| n == name)
                         .map(|(_, v)| *v)
                         .unwrap_or("0.0.0");
-                    let (Some(hv), Some(rv)) = (Version::parse(have), Version::parse(&req.version)) else {
+                    let (Some(hv), Some(rv)) = (Version::parse(have), Version::parse(&req.version))
+                    else {
                         bail!("Plugin '{name}' has invalid version string '{have}'");
                     };
                     if !hv.compatible_with(&rv) {
@@ -251,7 +255,11 @@ pub struct ActiveRules {
 impl ActiveRules {
     /// Builds the order: rules at or above `min_priority`, enabled ones in definition
     /// order, then the `rules:` selections applied one by one.
-    pub fn build(compiled: &CompiledRules, min_priority: Priority, selections: &[Selection]) -> ActiveRules {
+    pub fn build(
+        compiled: &CompiledRules,
+        min_priority: Priority,
+        selections: &[Selection],
+    ) -> ActiveRules {
         let eligible: Vec<bool> = compiled
             .rules
             .iter()
@@ -311,7 +319,11 @@ pub fn append_outputs(config: &Config) -> Vec<AppendOutput> {
             let tags: BTreeSet<String> = m
                 .and_then(|m| m.get("tags"))
                 .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             out.push(AppendOutput {
                 source: s("source"),

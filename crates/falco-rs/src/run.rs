@@ -92,7 +92,10 @@ fn rules_sources(cli: &Cli, config: &Config) -> Result<Vec<RulesSource>> {
         let has_files = config.get("rules_files").is_some();
         let has_file = config.get("rules_file").is_some();
         if has_files && has_file {
-            bail!("Error reading config file ({}): both 'rules_files' and 'rules_file' keys set", config.origin);
+            bail!(
+                "Error reading config file ({}): both 'rules_files' and 'rules_file' keys set",
+                config.origin
+            );
         }
         for key in ["rules_files", "rules_file"] {
             match config.get(key) {
@@ -129,7 +132,8 @@ fn validate(cli: &Cli, config: &Config) -> Result<ExitCode> {
     let json = config.bool_or("json_output", false);
     let mut sources = Vec::new();
     for f in &cli.validate {
-        let content = std::fs::read_to_string(f).map_err(|_| anyhow!("Could not open file {f} for reading"))?;
+        let content = std::fs::read_to_string(f)
+            .map_err(|_| anyhow!("Could not open file {f} for reading"))?;
         sources.push(RulesSource {
             name: f.clone(),
             content,
@@ -210,10 +214,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let min_priority_text = config.str("priority").unwrap_or_else(|| "debug".into());
     let min_priority = Priority::parse(&min_priority_text)
         .ok_or_else(|| anyhow!("Unknown priority value: {min_priority_text}"))?;
-    let rule_matching_all = match config.str("rule_matching").map(|s| s.to_lowercase()).as_deref() {
+    let rule_matching_all = match config
+        .str("rule_matching")
+        .map(|s| s.to_lowercase())
+        .as_deref()
+    {
         None | Some("first") => false,
         Some("all") => true,
-        Some(other) => bail!("Unknown rule matching strategy \"{other}\"--must be one of first, all"),
+        Some(other) => {
+            bail!("Unknown rule matching strategy \"{other}\"--must be one of first, all")
+        }
     };
 
     let sources = rules_sources(&cli, &config)?;
@@ -265,9 +275,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let buffered = config.bool_or("buffered_outputs", false);
     let mut outputs = Outputs::default();
     if config.bool_or("file_output.enabled", false) {
-        let filename = config
-            .str("file_output.filename")
-            .ok_or_else(|| anyhow!("file_output.filename is required when file_output is enabled"))?;
+        let filename = config.str("file_output.filename").ok_or_else(|| {
+            anyhow!("file_output.filename is required when file_output is enabled")
+        })?;
         outputs.file = Some(FileOutput::new(
             filename.into(),
             config.bool_or("file_output.keep_alive", false),
@@ -373,8 +383,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         ControlFlow::Continue(())
     };
-    replay(Path::new(&path), &parse_opts, legacy, &mut replay_stats, &mut on_event)
-        .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
+    replay(
+        Path::new(&path),
+        &parse_opts,
+        legacy,
+        &mut replay_stats,
+        &mut on_event,
+    )
+    .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
     outputs.flush();
     let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
     print!("{}", stats.summary(&names));
@@ -391,7 +407,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         );
     }
     if outputs.errors > 0 {
-        bail!("{} alerts could not be written to an output", outputs.errors);
+        bail!(
+            "{} alerts could not be written to an output",
+            outputs.errors
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -401,8 +420,9 @@ fn init_config_of(entry: &serde_json::Value) -> Result<serde_json::Value> {
     match entry.get("init_config") {
         None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(serde_json::json!({})),
-        Some(serde_json::Value::String(s)) => serde_json::from_str(s)
-            .map_err(|e| anyhow!("invalid init_config JSON for plugin: {e}")),
+        Some(serde_json::Value::String(s)) => {
+            serde_json::from_str(s).map_err(|e| anyhow!("invalid init_config JSON for plugin: {e}"))
+        }
         Some(v) => Ok(v.clone()),
     }
 }

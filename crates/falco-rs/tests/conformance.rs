@@ -49,7 +49,9 @@ fn strs(v: Option<&Value>) -> Vec<String> {
 }
 
 fn shell_quote(a: &str) -> String {
-    if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=[]:".contains(c)) {
+    if a.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=[]:".contains(c))
+    {
         a.to_string()
     } else {
         format!("'{}'", a.replace('\'', "'\\''"))
@@ -136,11 +138,21 @@ fn run_detection(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
                 args.push(corpus.join(cfg).to_string_lossy().into_owned());
             }
             args.extend(["-o".into(), format!("plugins[0].open_params={events}")]);
-            args.extend(["-o".into(), "json_output=false".into(), "-o".into(), "priority=debug".into()]);
+            args.extend([
+                "-o".into(),
+                "json_output=false".into(),
+                "-o".into(),
+                "priority=debug".into(),
+            ]);
         }
         "falco-0.31.1" => {
             args.extend(["-e".into(), events.clone()]);
-            args.extend(["-o".into(), "json_output=false".into(), "-o".into(), "priority=debug".into()]);
+            args.extend([
+                "-o".into(),
+                "json_output=false".into(),
+                "-o".into(),
+                "priority=debug".into(),
+            ]);
         }
         _ => {
             args.extend(["-o".into(), format!("plugins[0].open_params={events}")]);
@@ -153,14 +165,22 @@ fn run_detection(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
     let command = format!(
         "TZ=UTC {} {}",
         bin.display(),
-        args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+        args.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let mut problems = Vec::new();
     let out = match Command::new(bin).args(&args).env("TZ", "UTC").output() {
         Ok(o) => o,
         Err(err) => {
             problems.push(format!("could not run the binary: {err}"));
-            return Outcome { id, suite, problems, command };
+            return Outcome {
+                id,
+                suite,
+                problems,
+                command,
+            };
         }
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -168,14 +188,20 @@ fn run_detection(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
     let code = out.status.code().unwrap_or(-1);
     let want_code = e["exit_status"].as_i64().unwrap_or(0);
     if i64::from(code) != want_code {
-        problems.push(format!("exit status {code}, expected {want_code}; stderr: {}", stderr.trim()));
+        problems.push(format!(
+            "exit status {code}, expected {want_code}; stderr: {}",
+            stderr.trim()
+        ));
     }
     let summary = counts_from_summary(&stdout);
     let counts = if json_mode {
         let c = counts_from_json(&stdout);
         if let Some(sum) = &summary {
             if sum.total != c.total {
-                problems.push(format!("summary says {} alerts but {} JSON alerts were printed", sum.total, c.total));
+                problems.push(format!(
+                    "summary says {} alerts but {} JSON alerts were printed",
+                    sum.total, c.total
+                ));
             }
         }
         c
@@ -191,16 +217,28 @@ fn run_detection(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
         }
     };
     match e.get("detect") {
-        Some(Value::Bool(true)) if counts.total == 0 => problems.push("expected at least one alert, got none".into()),
-        Some(Value::Bool(false)) if counts.total != 0 => {
-            problems.push(format!("expected no alert, got {} ({:?})", counts.total, counts.by_rule))
+        Some(Value::Bool(true)) if counts.total == 0 => {
+            problems.push("expected at least one alert, got none".into())
         }
+        Some(Value::Bool(false)) if counts.total != 0 => problems.push(format!(
+            "expected no alert, got {} ({:?})",
+            counts.total, counts.by_rule
+        )),
         _ => {}
     }
     if e.get("detect") == Some(&Value::Bool(true)) {
         for lvl in strs(e.get("detect_level")) {
-            if counts.by_priority.get(&priority_key(&lvl)).copied().unwrap_or(0) == 0 {
-                problems.push(format!("expected an alert of priority {lvl}, got {:?}", counts.by_priority));
+            if counts
+                .by_priority
+                .get(&priority_key(&lvl))
+                .copied()
+                .unwrap_or(0)
+                == 0
+            {
+                problems.push(format!(
+                    "expected an alert of priority {lvl}, got {:?}",
+                    counts.by_priority
+                ));
             }
         }
     }
@@ -214,28 +252,49 @@ fn run_detection(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
         }
     }
     for lvl in strs(e.get("zero_alerts_of_priority")) {
-        let got = counts.by_priority.get(&priority_key(&lvl)).copied().unwrap_or(0);
+        let got = counts
+            .by_priority
+            .get(&priority_key(&lvl))
+            .copied()
+            .unwrap_or(0);
         if got != 0 {
             problems.push(format!("expected no alert of priority {lvl}, got {got}"));
         }
     }
     for pat in strs(e.get("stderr_contains")) {
         if !stderr.contains(&pat) {
-            problems.push(format!("stderr does not contain {pat:?}; stderr: {}", stderr.trim()));
+            problems.push(format!(
+                "stderr does not contain {pat:?}; stderr: {}",
+                stderr.trim()
+            ));
         }
     }
     for pat in strs(e.get("stderr_matches_regex")) {
         match regex::Regex::new(&pat) {
             Ok(re) if re.is_match(&stderr) => {}
-            _ => problems.push(format!("stderr does not match /{pat}/; stderr: {}", stderr.trim())),
+            _ => problems.push(format!(
+                "stderr does not match /{pat}/; stderr: {}",
+                stderr.trim()
+            )),
         }
     }
-    Outcome { id, suite, problems, command }
+    Outcome {
+        id,
+        suite,
+        problems,
+        command,
+    }
 }
 
 /// Whether a reported problem matches an expected `{code, item_type, item_name, message}`.
 fn problem_matches(p: &Value, want: &Value, case_insensitive: bool) -> bool {
-    let eq = |a: &str, b: &str| if case_insensitive { a.eq_ignore_ascii_case(b) } else { a == b };
+    let eq = |a: &str, b: &str| {
+        if case_insensitive {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
     if let Some(code) = want.get("code").and_then(|v| v.as_str()) {
         if !eq(p["code"].as_str().unwrap_or(""), code) {
             return false;
@@ -252,7 +311,10 @@ fn problem_matches(p: &Value, want: &Value, case_insensitive: bool) -> bool {
             return false;
         }
     }
-    let locs = p["context"]["locations"].as_array().cloned().unwrap_or_default();
+    let locs = p["context"]["locations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let item_type = want.get("item_type").and_then(|v| v.as_str());
     let item_name = want.get("item_name").and_then(|v| v.as_str());
     if item_type.is_none() && item_name.is_none() {
@@ -276,14 +338,22 @@ fn run_validation(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
     let command = format!(
         "{} {}",
         bin.display(),
-        args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+        args.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let mut problems = Vec::new();
     let out = match Command::new(bin).args(&args).output() {
         Ok(o) => o,
         Err(err) => {
             problems.push(format!("could not run the binary: {err}"));
-            return Outcome { id, suite, problems, command };
+            return Outcome {
+                id,
+                suite,
+                problems,
+                command,
+            };
         }
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -297,30 +367,61 @@ fn run_validation(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
         .find(|l| l.starts_with('{'))
         .and_then(|l| serde_json::from_str::<Value>(l).ok())
     else {
-        problems.push(format!("no validation JSON on stdout; stderr: {}", String::from_utf8_lossy(&out.stderr).trim()));
-        return Outcome { id, suite, problems, command };
+        problems.push(format!(
+            "no validation JSON on stdout; stderr: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+        return Outcome {
+            id,
+            suite,
+            problems,
+            command,
+        };
     };
-    let results = json["falco_load_results"].as_array().cloned().unwrap_or_default();
-    let errors: Vec<Value> = results.iter().flat_map(|r| r["errors"].as_array().cloned().unwrap_or_default()).collect();
-    let warnings: Vec<Value> = results.iter().flat_map(|r| r["warnings"].as_array().cloned().unwrap_or_default()).collect();
+    let results = json["falco_load_results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let errors: Vec<Value> = results
+        .iter()
+        .flat_map(|r| r["errors"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let warnings: Vec<Value> = results
+        .iter()
+        .flat_map(|r| r["warnings"].as_array().cloned().unwrap_or_default())
+        .collect();
     let ci = suite == "testing-validation";
     for ok in strs(e.get("validate_ok")) {
         let good = results.iter().any(|r| {
-            r["name"].as_str().is_some_and(|n| n.ends_with(&ok)) && r["successful"] == Value::Bool(true)
+            r["name"].as_str().is_some_and(|n| n.ends_with(&ok))
+                && r["successful"] == Value::Bool(true)
         });
         if !good {
             problems.push(format!("{ok} should load successfully"));
         }
     }
-    for (key, have) in [("expected_errors", &errors), ("expected_warnings", &warnings)] {
+    for (key, have) in [
+        ("expected_errors", &errors),
+        ("expected_warnings", &warnings),
+    ] {
         if let Some(list) = e.get(key).and_then(|v| v.as_array()) {
             for want in list {
                 if !have.iter().any(|p| problem_matches(p, want, ci)) {
                     problems.push(format!(
                         "missing {} {}; got {}",
-                        if key == "expected_errors" { "error" } else { "warning" },
+                        if key == "expected_errors" {
+                            "error"
+                        } else {
+                            "warning"
+                        },
                         want,
-                        serde_json::to_string(&have.iter().map(|p| (p["code"].clone(), p["message"].clone())).collect::<Vec<_>>()).unwrap_or_default()
+                        serde_json::to_string(
+                            &have
+                                .iter()
+                                .map(|p| (p["code"].clone(), p["message"].clone()))
+                                .collect::<Vec<_>>()
+                        )
+                        .unwrap_or_default()
                     ));
                 }
             }
@@ -336,7 +437,12 @@ fn run_validation(bin: &Path, corpus: &Path, e: &Value) -> Outcome {
             problems.push(format!("{} warnings, expected {n}", warnings.len()));
         }
     }
-    Outcome { id, suite, problems, command }
+    Outcome {
+        id,
+        suite,
+        problems,
+        command,
+    }
 }
 
 fn known_failures() -> BTreeMap<String, String> {
@@ -358,7 +464,10 @@ fn main() {
     let text = match std::fs::read_to_string(corpus.join("expectations.yaml")) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("conformance: cannot read {}/expectations.yaml: {e}", corpus.display());
+            eprintln!(
+                "conformance: cannot read {}/expectations.yaml: {e}",
+                corpus.display()
+            );
             std::process::exit(1);
         }
     };
@@ -380,7 +489,9 @@ fn main() {
         .collect();
     let next = AtomicUsize::new(0);
     let outcomes = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(4);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
@@ -421,10 +532,17 @@ fn main() {
             unexpected.push(o);
             let _ = std::fs::create_dir_all(&fail_dir);
             let file = fail_dir.join(format!("{}.txt", o.id.replace('/', "__")));
-            let _ = std::fs::write(&file, format!("{}\n\n{}\n", o.command, o.problems.join("\n")));
+            let _ = std::fs::write(
+                &file,
+                format!("{}\n\n{}\n", o.command, o.problems.join("\n")),
+            );
         }
     }
-    println!("\nconformance ({} entries from {})", outcomes.len(), corpus.display());
+    println!(
+        "\nconformance ({} entries from {})",
+        outcomes.len(),
+        corpus.display()
+    );
     println!("{:<28} {:>7} {:>7} {:>7}", "suite", "pass", "fail", "known");
     for (suite, (p, f, k)) in &table {
         println!("{suite:<28} {p:>7} {f:>7} {k:>7}");
