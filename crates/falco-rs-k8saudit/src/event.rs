@@ -1,0 +1,242 @@
+//! One parsed audit event and its field values.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use falco_rs_engine::{EventView, FieldMeta};
+use serde_json::Value;
+
+use crate::catalog::{self, Evt, Kind};
+use crate::extract::extract_ka;
+use crate::gotime;
+use crate::jsontext::{go_indent, jt, pointer};
+use crate::SOURCE_NAME;
+
+/// One parsed audit event: the JSON tree (parsed once), its stored compact text, its time
+/// and the sequence data a source assigns.
+///
+/// Field values are extracted through [`EventView`]; strings are borrowed from the event
+/// whenever the value is a JSON string.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    value: Value,
+    payload: Box<str>,
+    time_ns: u64,
+    num: u64,
+    plugin_name: &'static str,
+    reltime_base: Option<u64>,
+    has_audit_id: bool,
+}
+
+impl AuditEvent {
+    /// Builds an event from an already validated audit object, its compact serialisation and
+    /// its time.
+    pub(crate) fn new(value: Value, payload: String, time_ns: u64) -> Self {
+        let has_audit_id = matches!(&value, Value::Object(m) if m.contains_key("auditID"));
+        AuditEvent {
+            value,
+            payload: payload.into_boxed_str(),
+            time_ns,
+            num: 0,
+            plugin_name: "k8saudit",
+            reltime_base: None,
+            has_audit_id,
+        }
+    }
+
+    /// Event time: `stageTimestamp` in nanoseconds since the Unix epoch (UTC).
+    #[must_use]
+    pub fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+
+    /// The stored compact JSON text of the event (what `evt.plugininfo` shows and what
+    /// `json.obj` re-indents).
+    #[must_use]
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+
+    /// `evt.num`: the sequence number the source assigned (1-based; 0 until assigned).
+    #[must_use]
+    pub fn num(&self) -> u64 {
+        self.num
+    }
+
+    /// Sets `evt.num`.
+    pub fn set_num(&mut self, n: u64) {
+        self.num = n;
+    }
+
+    /// Sets `evt.pluginname` (default `k8saudit`; e.g. `k8saudit-eks` for the EKS source).
+    pub fn set_plugin_name(&mut self, name: &'static str) {
+        self.plugin_name = name;
+    }
+
+    /// The name reported by `evt.pluginname`.
+    #[must_use]
+    pub fn plugin_name(&self) -> &'static str {
+        self.plugin_name
+    }
+
+    /// Sets the time of the first event of the capture, from which `evt.reltime*` count.
+    /// Unset, the event counts as the first one (`evt.reltime` = 0).
+    pub fn set_reltime_base(&mut self, ns: u64) {
+        self.reltime_base = Some(ns);
+    }
+
+    /// `auditID` when it is a JSON string (for de-duplication in sources).
+    #[must_use]
+    pub fn audit_id(&self) -> Option<&str> {
+        self.top_str("auditID")
+    }
+
+    /// `stage` when it is a JSON string.
+    #[must_use]
+    pub fn stage(&self) -> Option<&str> {
+        self.top_str("stage")
+    }
+
+    /// `verb` when it is a JSON string (a cheap key for a rule index; `None` means unknown,
+    /// not "no verb": rules comparing `ka.verb` may still match other JSON types).
+    #[must_use]
+    pub fn verb(&self) -> Option<&str> {
+        self.top_str("verb")
+    }
+
+    /// `objectRef.resource` when it is a JSON string (a cheap key for a rule index).
+    #[must_use]
+    pub fn resource(&self) -> Option<&str> {
+        self.object_ref_str("resource")
+    }
+
+    /// `objectRef.subresource` when it is a JSON string (a cheap key for a rule index).
+    #[must_use]
+    pub fn subresource(&self) -> Option<&str> {
+        self.object_ref_str("subresource")
+    }
+
+    fn top_str(&self, key: &str) -> Option<&str> {
+        self.value.get(key).and_then(Value::as_str)
+    }
+
+    fn object_ref_str(&self, key: &str) -> Option<&str> {
+        self.value
+            .get("objectRef")
+            .and_then(|o| o.get(key))
+            .and_then(Value::as_str)
+    }
+
+    fn reltime(&self) -> u64 {
+        // libsinsp subtracts without a check: an event older than the first one wraps.
+        self.time_ns
+            .wrapping_sub(self.reltime_base.unwrap_or(self.time_ns))
+    }
+
+    fn extract_json<'a>(&'a self, kind: Kind, key: &str, out: &mut Vec<Cow<'a, str>>) -> bool {
+        // The json plugin rejects payloads whose first byte is not `{` or `[`.
+        if !self.payload.starts_with(['{', '[']) {
+            return false;
+        }
+        match kind {
+            Kind::JsonValue => {
+                if key.is_empty() {
+                    out.push(Cow::Borrowed(&self.payload));
+                    return true;
+                }
+                match pointer(&self.value, key) {
+                    Some(v) => {
+                        out.push(jt(v));
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Kind::JsonObj => {
+                out.push(Cow::Owned(go_indent(&self.payload)));
+                true
+            }
+            Kind::JsonRawtime => {
+                out.push(Cow::Owned(self.time_ns.to_string()));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn extract_evt<'a>(&'a self, e: Evt, out: &mut Vec<Cow<'a, str>>) -> bool {
+        const NS: u64 = 1_000_000_000;
+        let ts = self.time_ns;
+        let v: Cow<'a, str> = match e {
+            Evt::Num => Cow::Owned(self.num.to_string()),
+            Evt::Time => Cow::Owned(gotime::format_local(ts, false, true)),
+            Evt::TimeS => Cow::Owned(gotime::format_local(ts, false, false)),
+            Evt::TimeIso8601 => Cow::Owned(gotime::format_iso8601(ts)),
+            Evt::Datetime => Cow::Owned(gotime::format_local(ts, true, true)),
+            Evt::DatetimeS => Cow::Owned(gotime::format_local(ts, true, false)),
+            Evt::Rawtime => Cow::Owned(ts.to_string()),
+            Evt::RawtimeS => Cow::Owned((ts / NS).to_string()),
+            // libsinsp prints these with "%09" (PF_10_PADDED_DEC).
+            Evt::RawtimeNs => Cow::Owned(format!("{:09}", ts % NS)),
+            Evt::Reltime => Cow::Owned(format!("{:09}", self.reltime())),
+            Evt::ReltimeS => Cow::Owned((self.reltime() / NS).to_string()),
+            Evt::ReltimeNs => Cow::Owned(format!("{:09}", self.reltime() % NS)),
+            Evt::PluginName => Cow::Borrowed(self.plugin_name),
+            Evt::PluginInfo => Cow::Borrowed(&self.payload),
+            Evt::Source => Cow::Borrowed(SOURCE_NAME),
+            Evt::IsAsync => Cow::Borrowed("false"),
+            Evt::AsyncType => return false,
+            Evt::Hostname => Cow::Borrowed(hostname()),
+        };
+        out.push(v);
+        true
+    }
+}
+
+impl EventView for AuditEvent {
+    fn extract<'a>(&'a self, field: &FieldMeta, out: &mut Vec<Cow<'a, str>>) -> bool {
+        let Some(def) = catalog::def(field.id) else {
+            return false;
+        };
+        let key = field.arg.as_deref().unwrap_or("");
+        let ok = match def.kind {
+            Kind::Evt(e) => self.extract_evt(e, out),
+            kind if kind.is_ka() => {
+                // The plugin extracts nothing from events without a top-level auditID.
+                if !self.has_audit_id {
+                    return false;
+                }
+                let index = (field.index != u64::MAX).then_some(field.index);
+                extract_ka(&self.value, def, key, index, out)
+            }
+            kind => self.extract_json(kind, key, out),
+        };
+        ok && !out.is_empty()
+    }
+}
+
+static HOSTNAME: OnceLock<String> = OnceLock::new();
+
+/// Sets the process-wide value of `evt.hostname`. Only the first value set (or computed by
+/// the first extraction of `evt.hostname`) counts; later calls are ignored.
+pub fn set_hostname(name: String) {
+    let _ = HOSTNAME.set(name);
+}
+
+/// `evt.hostname`: the value given to [`set_hostname`], else `FALCO_HOSTNAME`, else the
+/// kernel host name (`/proc/sys/kernel/hostname`, then `/etc/hostname`).
+fn hostname() -> &'static str {
+    HOSTNAME.get_or_init(|| {
+        if let Ok(h) = std::env::var("FALCO_HOSTNAME") {
+            if !h.is_empty() {
+                return h;
+            }
+        }
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|s| s.trim().to_string())
+            .find(|s| !s.is_empty())
+            .unwrap_or_default()
+    })
+}
