@@ -418,14 +418,14 @@ fn compile_inner(
     for r in collector.rules.values() {
         if r.unknown_source {
             if (opts.source_not_served)(&r.source) {
-                mark_usage(
+                check_not_served_rule(
                     r,
                     &substitute,
                     &macro_asts,
                     collector,
                     &mut used_lists,
                     &mut used_macros,
-                );
+                )?;
             }
             continue;
         }
@@ -475,32 +475,39 @@ fn compile_inner(
     })
 }
 
-/// Marks the lists and macros a rule of a not-served source uses, as Falco's compile
-/// of that rule would; its condition is otherwise ignored.
-fn mark_usage(
+/// Checks a rule of a not-served source as far as possible without its field table:
+/// exception rewrite, list substitution, parsing and macro resolution (marking the
+/// macros and lists it uses, as Falco's compile of that rule would).
+fn check_not_served_rule(
     r: &RuleInfo,
     substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
     macro_asts: &HashMap<String, Expr>,
     collector: &Collector,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,
-) {
+) -> Result<(), Fail> {
     let mut condition = r.cond.clone();
-    if !r.exceptions.is_empty()
-        && build_exceptions(&r.exceptions, &mut BTreeSet::new(), &mut condition).is_err()
-    {
-        return;
+    if !r.exceptions.is_empty() {
+        build_exceptions(&r.exceptions, &mut BTreeSet::new(), &mut condition)?;
     }
     let text = substitute(&condition, used_lists);
-    if let Ok(ast) = parse_condition(&text) {
-        let visible = |name: &str| -> Option<Expr> {
-            collector
-                .macros
-                .get(name)
-                .and_then(|m| macro_asts.get(&m.name).cloned())
-        };
-        let _ = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0);
-    }
+    let ast = parse_condition(&text).map_err(|e| Fail {
+        code: ErrorCode::CompileCondition,
+        msg: e.message.clone(),
+        ctx: r.cond_ctx.condition(&text, e.pos.index, e.pos.line, e.pos.column),
+    })?;
+    let visible = |name: &str| -> Option<Expr> {
+        collector.macros.get(name).and_then(|m| macro_asts.get(&m.name).cloned())
+    };
+    resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(|(msg, span)| {
+        let (line, col) = line_col(&text, span.start as usize);
+        Fail {
+            code: ErrorCode::Validate,
+            msg,
+            ctx: r.ctx.condition(&text, span.start as usize, line, col),
+        }
+    })?;
+    Ok(())
 }
 
 fn line_col(text: &str, index: usize) -> (usize, usize) {
