@@ -62,12 +62,12 @@ pub(crate) enum Matcher {
     StrNe(Box<str>),
     StrCmp(Op, Box<str>),
     NumCmp(Op, u64),
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     IContains(Box<[u8]>),
     StartsWith(Box<str>),
     EndsWith(Box<str>),
     Glob(Box<[u8]>, bool),
-    Regex(Regex),
+    Regex(Box<Regex>),
 }
 
 /// A constant set for `in` / `intersects`.
@@ -95,15 +95,17 @@ impl Matcher {
             Op::Eq => Matcher::StrEq(value.into()),
             Op::Ne => Matcher::StrNe(value.into()),
             Op::Lt | Op::Le | Op::Gt | Op::Ge => Matcher::StrCmp(op, value.into()),
-            Op::Contains => Matcher::Contains(memmem::Finder::new(value.as_bytes()).into_owned()),
+            Op::Contains => {
+                Matcher::Contains(Box::new(memmem::Finder::new(value.as_bytes()).into_owned()))
+            }
             Op::IContains => Matcher::IContains(value.to_ascii_lowercase().into_bytes().into()),
             Op::StartsWith => Matcher::StartsWith(value.into()),
             Op::EndsWith => Matcher::EndsWith(value.into()),
             Op::Glob => Matcher::Glob(value.as_bytes().into(), false),
             Op::IGlob => Matcher::Glob(value.as_bytes().into(), true),
-            Op::Regex => Matcher::Regex(
+            Op::Regex => Matcher::Regex(Box::new(
                 compile_full_match(value).map_err(|e| format!("invalid regex pattern: {e}"))?,
-            ),
+            )),
             other => {
                 return Err(format!(
                     "'{}' operator not supported for string filters",

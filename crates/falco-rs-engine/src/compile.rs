@@ -445,10 +445,7 @@ impl<'c> ProgramBuilder<'c> {
 
     /// Parses the longest operand at the start of `rest` whose fields all resolve,
     /// backing off one byte at a time like libsinsp's formatter.
-    fn longest_output_token(
-        &mut self,
-        rest: &str,
-    ) -> Option<(ValueExpr, Option<(String, u32)>, usize)> {
+    fn longest_output_token(&mut self, rest: &str) -> Option<OutputToken> {
         let mut end = rest.len();
         while end > 0 {
             if !rest.is_char_boundary(end) {
@@ -472,6 +469,10 @@ impl<'c> ProgramBuilder<'c> {
         None
     }
 }
+
+/// A parsed output token: its expression, its `output_fields` key and slot, and the
+/// number of bytes it consumed.
+type OutputToken = (ValueExpr, Option<(String, u32)>, usize);
 
 /// The part of a dotted value before any `[`, for the field-misuse hint.
 fn field_name_part(v: &str) -> &str {

@@ -494,10 +494,15 @@ fn check_not_served_rule(
     let ast = parse_condition(&text).map_err(|e| Fail {
         code: ErrorCode::CompileCondition,
         msg: e.message.clone(),
-        ctx: r.cond_ctx.condition(&text, e.pos.index, e.pos.line, e.pos.column),
+        ctx: r
+            .cond_ctx
+            .condition(&text, e.pos.index, e.pos.line, e.pos.column),
     })?;
     let visible = |name: &str| -> Option<Expr> {
-        collector.macros.get(name).and_then(|m| macro_asts.get(&m.name).cloned())
+        collector
+            .macros
+            .get(name)
+            .and_then(|m| macro_asts.get(&m.name).cloned())
     };
     resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(|(msg, span)| {
         let (line, col) = line_col(&text, span.start as usize);

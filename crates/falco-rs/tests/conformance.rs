@@ -451,9 +451,9 @@ fn known_failures() -> BTreeMap<String, String> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
+        .map(|l| {
             let (id, reason) = l.split_once('|').unwrap_or((l, ""));
-            Some((id.trim().to_string(), reason.trim().to_string()))
+            (id.trim().to_string(), reason.trim().to_string())
         })
         .collect()
 }
