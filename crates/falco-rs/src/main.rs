@@ -1,12 +1,7 @@
 //! `falco-rs`: Falco-compatible Kubernetes audit detection in one binary.
 
-mod cli;
-mod config;
-mod replay;
-mod ruleset;
-mod run;
-
 use clap::Parser;
+use falco_rs::{cli, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

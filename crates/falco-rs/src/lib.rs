@@ -1,0 +1,8 @@
+//! The falco-rs application: configuration, rules loading, event sources and the
+//! event loop. `main.rs` is a thin wrapper; benches and tests use these modules.
+
+pub mod cli;
+pub mod config;
+pub mod replay;
+pub mod ruleset;
+pub mod run;
