@@ -106,18 +106,29 @@ fn timestamp(base_s: u64, i: u64) -> String {
     )
 }
 
-fn base_event(
-    rng: &mut Rng,
-    i: u64,
-    verb: &str,
-    user: &str,
-    resource: &str,
-    api: &str,
-    ns: &str,
-    name: Option<&str>,
+/// The request line of a generated event.
+struct Req<'a> {
+    verb: &'a str,
+    user: &'a str,
+    resource: &'a str,
+    api: &'a str,
+    ns: &'a str,
+    name: Option<&'a str>,
     code: u16,
-    level: &str,
-) -> Value {
+    level: &'a str,
+}
+
+fn base_event(rng: &mut Rng, i: u64, Req { verb: req: Req<'_> }) -> Value {
+    let Req {
+        verb,
+        user,
+        resource,
+        api,
+        ns,
+        name,
+        code,
+        level,
+    } = req;
     let groups: Vec<&str> = if user.starts_with("system:serviceaccount:") {
         vec!["system:serviceaccounts", "system:authenticated"]
     } else if user.starts_with("system:node:") {
