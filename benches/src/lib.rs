@@ -118,7 +118,7 @@ struct Req<'a> {
     level: &'a str,
 }
 
-fn base_event(rng: &mut Rng, i: u64, Req { verb: req: Req<'_> }) -> Value {
+fn base_event(rng: &mut Rng, i: u64, req: Req<'_>) -> Value {
     let Req {
         verb,
         user,
@@ -217,14 +217,16 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
             base_event(
                 rng,
                 i,
-                verb,
-                user,
-                res,
-                api,
-                ns,
-                name.as_deref(),
-                200,
-                "Metadata",
+                Req {
+                    verb: verb,
+                    user: user,
+                    resource: res,
+                    api: api,
+                    ns: ns,
+                    name: name.as_deref(),
+                    code: 200,
+                    level: "Metadata",
+                },
             )
         }
         Mix::Realistic if roll < 970 => {
@@ -240,14 +242,16 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
             let mut e = base_event(
                 rng,
                 i,
-                verb,
-                user,
-                res,
-                api,
-                ns,
-                Some(&name),
-                200,
-                "Metadata",
+                Req {
+                    verb: verb,
+                    user: user,
+                    resource: res,
+                    api: api,
+                    ns: ns,
+                    name: Some(&name),
+                    code: 200,
+                    level: "Metadata",
+                },
             );
             if res == "pods" || res == "nodes" {
                 e["objectRef"]["subresource"] = json!("status");
@@ -267,21 +271,34 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
                     let mut e = base_event(
                         rng,
                         i,
-                        "create",
-                        user,
-                        "pods",
-                        "v1",
-                        ns,
-                        None,
-                        201,
-                        "RequestResponse",
+                        Req {
+                            verb: "create",
+                            user: user,
+                            resource: "pods",
+                            api: "v1",
+                            ns: ns,
+                            name: None,
+                            code: 201,
+                            level: "RequestResponse",
+                        },
                     );
                     e["requestObject"] = pod_body(rng, false, false);
                     e
                 }
                 1 => {
                     let mut e = base_event(
-                        rng, i, "create", user, "secrets", "v1", ns, None, 201, "Metadata",
+                        rng,
+                        i,
+                        Req {
+                            verb: "create",
+                            user: user,
+                            resource: "secrets",
+                            api: "v1",
+                            ns: ns,
+                            name: None,
+                            code: 201,
+                            level: "Metadata",
+                        },
                     );
                     e["objectRef"]["name"] = json!(format!("tls-{}", rng.below(100)));
                     e
@@ -290,14 +307,16 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
                     let mut e = base_event(
                         rng,
                         i,
-                        "create",
-                        user,
-                        "rolebindings",
-                        "rbac.authorization.k8s.io/v1",
-                        ns,
-                        None,
-                        201,
-                        "RequestResponse",
+                        Req {
+                            verb: "create",
+                            user: user,
+                            resource: "rolebindings",
+                            api: "rbac.authorization.k8s.io/v1",
+                            ns: ns,
+                            name: None,
+                            code: 201,
+                            level: "RequestResponse",
+                        },
                     );
                     e["requestObject"] = json!({
                         "kind": "RoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -317,14 +336,16 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
                     let mut e = base_event(
                         rng,
                         i,
-                        "create",
-                        user,
-                        "pods",
-                        "v1",
-                        ns,
-                        Some("web-0"),
-                        101,
-                        "Metadata",
+                        Req {
+                            verb: "create",
+                            user: user,
+                            resource: "pods",
+                            api: "v1",
+                            ns: ns,
+                            name: Some("web-0"),
+                            code: 101,
+                            level: "Metadata",
+                        },
                     );
                     e["objectRef"]["subresource"] = json!("exec");
                     e["stage"] = json!("ResponseStarted");
@@ -335,14 +356,16 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
                     let mut e = base_event(
                         rng,
                         i,
-                        "create",
-                        user,
-                        "pods",
-                        "v1",
-                        ns,
-                        None,
-                        201,
-                        "RequestResponse",
+                        Req {
+                            verb: "create",
+                            user: user,
+                            resource: "pods",
+                            api: "v1",
+                            ns: ns,
+                            name: None,
+                            code: 201,
+                            level: "RequestResponse",
+                        },
                     );
                     e["requestObject"] = pod_body(rng, true, true);
                     e
@@ -350,27 +373,31 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
                 2 => base_event(
                     rng,
                     i,
-                    "get",
-                    user,
-                    "secrets",
-                    "v1",
-                    ns,
-                    Some("db-password"),
-                    200,
-                    "Metadata",
+                    Req {
+                        verb: "get",
+                        user: user,
+                        resource: "secrets",
+                        api: "v1",
+                        ns: ns,
+                        name: Some("db-password"),
+                        code: 200,
+                        level: "Metadata",
+                    },
                 ),
                 3 => {
                     let mut e = base_event(
                         rng,
                         i,
-                        "create",
-                        user,
-                        "clusterrolebindings",
-                        "rbac.authorization.k8s.io/v1",
-                        "",
-                        None,
-                        201,
-                        "RequestResponse",
+                        Req {
+                            verb: "create",
+                            user: user,
+                            resource: "clusterrolebindings",
+                            api: "rbac.authorization.k8s.io/v1",
+                            ns: "",
+                            name: None,
+                            code: 201,
+                            level: "RequestResponse",
+                        },
                     );
                     e["requestObject"] = json!({
                         "kind": "ClusterRoleBinding",
@@ -382,14 +409,16 @@ pub fn event(mix: Mix, rng: &mut Rng, i: u64) -> String {
                 _ => base_event(
                     rng,
                     i,
-                    "delete",
-                    user,
-                    "configmaps",
-                    "v1",
-                    "kube-system",
-                    Some("coredns"),
-                    200,
-                    "Metadata",
+                    Req {
+                        verb: "delete",
+                        user: user,
+                        resource: "configmaps",
+                        api: "v1",
+                        ns: "kube-system",
+                        name: Some("coredns"),
+                        code: 200,
+                        level: "Metadata",
+                    },
                 ),
             }
         }
