@@ -16,12 +16,17 @@ pub struct ParseOptions {
     /// `maxEventSize`, default 262144). Larger events are dropped with
     /// [`PayloadError::TooLarge`].
     pub max_event_size: usize,
+    /// When an element of a JSON array is not an audit event, report it and keep its
+    /// valid siblings (falco-rs webhook behaviour). `false` reproduces the plugin, which
+    /// drops the whole payload in that case.
+    pub keep_valid_siblings: bool,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             max_event_size: 262_144,
+            keep_valid_siblings: false,
         }
     }
 }
@@ -117,7 +122,12 @@ fn collect(
     match value {
         Value::Array(elements) => {
             for v in elements {
-                collect(v, opts, out)?;
+                match collect(v, opts, out) {
+                    Err(NotRecognized) if opts.keep_valid_siblings => {
+                        out.errors.push(PayloadError::NotRecognized)
+                    }
+                    other => other?,
+                }
             }
             Ok(())
         }

@@ -144,11 +144,13 @@ fn max_event_size() {
     let size = ev.len();
     let opts = ParseOptions {
         max_event_size: size,
+        ..Default::default()
     };
     let out = parse_payload(ev.as_bytes(), &opts);
     assert_eq!(out.events.len(), 1);
     let opts = ParseOptions {
         max_event_size: size - 1,
+        ..Default::default()
     };
     let out = parse_payload(ev.as_bytes(), &opts);
     assert!(out.events.is_empty());
@@ -165,6 +167,7 @@ fn max_event_size() {
         spaced.as_bytes(),
         &ParseOptions {
             max_event_size: size,
+            ..Default::default()
         },
     );
     assert_eq!(out.events.len(), 1);
@@ -172,7 +175,7 @@ fn max_event_size() {
     // a bad timestamp is reported before the size
     let out = parse_payload(
         br#"{"kind":"Event","stageTimestamp":"x","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
-        &ParseOptions { max_event_size: 10 },
+        &ParseOptions { max_event_size: 10, ..Default::default() },
     );
     assert!(matches!(&out.errors[..], [PayloadError::BadTimestamp(_)]));
 }
@@ -265,4 +268,21 @@ fn accessors() {
     assert_eq!(ev.resource(), None);
     assert_eq!(ev.subresource(), None);
     assert_eq!(ev.stage(), None);
+}
+
+#[test]
+fn keep_valid_siblings_reports_and_keeps_good_items() {
+    let payload = r#"[{"kind":"Event","auditID":"x","stageTimestamp":"2024-05-01T10:00:00Z"},{"kind":"Foo"}]"#;
+    let plugin = parse_payload(payload.as_bytes(), &ParseOptions::default());
+    assert!(plugin.events.is_empty());
+    assert_eq!(plugin.errors, [PayloadError::NotRecognized]);
+    let lenient = parse_payload(
+        payload.as_bytes(),
+        &ParseOptions {
+            keep_valid_siblings: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(lenient.events.len(), 1);
+    assert_eq!(lenient.errors, [PayloadError::NotRecognized]);
 }

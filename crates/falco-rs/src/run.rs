@@ -335,6 +335,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             .and_then(|v| v.as_u64())
             .map(|n| n as usize)
             .unwrap_or(ParseOptions::default().max_event_size),
+        ..Default::default()
     };
 
     let rules = &loaded.compiled.rules;
