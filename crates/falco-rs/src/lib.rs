@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod detector;
 pub mod replay;
 pub mod ruleset;
 pub mod run;

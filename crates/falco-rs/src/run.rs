@@ -3,18 +3,22 @@
 
 use crate::cli::Cli;
 use crate::config::Config;
+use crate::detector::Detector;
 use crate::replay::{replay, ReplayStats};
 use crate::ruleset::{
     append_outputs, check_plugin_requirements, expand_rules_paths, load_rules, selections,
     ActiveRules, RulesSource, BUILTIN_PLUGINS, ENGINE_VERSION,
 };
 use anyhow::{anyhow, bail, Result};
-use falco_rs_k8saudit::{AuditEvent, K8sAuditCatalog, ParseOptions};
-use falco_rs_output::{Alert, AlertFormat, FileOutput, Outputs, Stats, StdoutOutput};
+use falco_rs_k8saudit::{K8sAuditCatalog, ParseOptions};
+use falco_rs_output::{AlertFormat, FileOutput, Outputs, StdoutOutput};
 use falco_rs_rules::model::Priority;
-use std::ops::ControlFlow;
+use falco_rs_sources::dedup::DedupWindow;
+use falco_rs_sources::queue::EventQueue;
+use falco_rs_sources::webhook::{self, TlsConfig, WebhookConfig};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 /// The default ruleset embedded in the binary.
 pub const EMBEDDED_RULES: &str = include_str!("../../../rules/k8s_audit_rules.yaml");
@@ -305,115 +309,229 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 
     // Source.
-    let (path, legacy, init_config) = if let Some(e) = &cli.events_file {
-        (e.clone(), true, serde_json::Value::Null)
-    } else {
-        let (name, entry) = plugins
-            .iter()
-            .find(|(n, _)| n == "k8saudit" || n == "k8saudit-eks")
-            .ok_or_else(|| anyhow!("No event source: configure the k8saudit plugin (plugins[].name: k8saudit) or pass -e FILE"))?;
-        let open_params = entry
-            .get("open_params")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        if name == "k8saudit-eks" {
-            bail!("the k8saudit-eks source is not available in this build yet");
-        }
-        if open_params.is_empty() {
-            bail!("k8saudit: open_params is empty; set it to an audit log file or directory");
-        }
-        if let Some((scheme, _)) = open_params.split_once("://") {
-            bail!("k8saudit: the '{scheme}://' source is not available in this build yet");
-        }
-        (open_params, false, init_config_of(entry)?)
-    };
-    let parse_opts = ParseOptions {
-        max_event_size: init_config
-            .get("maxEventSize")
-            .and_then(|v| v.as_u64())
-            .map(|n| n as usize)
-            .unwrap_or(ParseOptions::default().max_event_size),
-        ..Default::default()
-    };
-
+    let source = select_source(&cli, &plugins, &config)?;
     let rules = &loaded.compiled.rules;
-    let program = &loaded.compiled.program;
-    let mut stats = Stats::new(rules.len());
-    let mut replay_stats = ReplayStats::default();
-    let mut num = 0u64;
-    let mut first_ts: Option<u64> = None;
-    let max_ns = cli.max_seconds.map(|s| s.saturating_mul(1_000_000_000));
-    let mut on_event = |mut ev: AuditEvent| -> ControlFlow<()> {
-        num += 1;
-        ev.set_num(num);
-        let ts = ev.time_ns();
-        let first = *first_ts.get_or_insert(ts);
-        if let Some(max) = max_ns {
-            if ts >= first.saturating_add(max) {
-                return ControlFlow::Break(());
+    let mut detector = Detector::new(
+        rules,
+        &loaded.compiled.program,
+        &active.order,
+        fmt,
+        outputs,
+        rule_matching_all,
+        cli.max_seconds,
+    );
+    match source {
+        Source::Replay {
+            path,
+            legacy,
+            parse_opts,
+        } => {
+            let mut replay_stats = ReplayStats::default();
+            replay(
+                Path::new(&path),
+                &parse_opts,
+                legacy,
+                &mut replay_stats,
+                |ev| detector.process(ev),
+            )
+            .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
+            if replay_stats.malformed > 0 {
+                eprintln!(
+                    "falco-rs: {} malformed payloads or events were skipped (reported above)",
+                    replay_stats.malformed
+                );
+            }
+            if cli.verbose {
+                eprintln!(
+                    "Events: {}, lines read: {}, malformed: {}",
+                    replay_stats.events, replay_stats.lines, replay_stats.malformed
+                );
             }
         }
-        let mut cache = program.new_cache();
-        for &ri in &active.order {
-            let rule = &rules[ri];
-            if program.eval(rule.filter, &mut cache, &ev) {
-                stats.count(ri, rule.priority);
-                let mut message = String::new();
-                program.render_output(rule.output, &mut cache, &ev, &mut message);
-                let output_fields = if fmt.json && fmt.include_output_fields {
-                    program.output_fields(rule.output, &mut cache, &ev)
-                } else {
-                    Vec::new()
-                };
-                let alert = Alert {
-                    time_ns: ts,
-                    rule: &rule.name,
-                    priority: rule.priority,
-                    source: &rule.source,
-                    tags: &rule.tags,
-                    message,
-                    output_fields,
-                };
-                outputs.emit(&fmt.render(&alert));
-                if !rule_matching_all {
-                    break;
+        Source::Webhook {
+            config: wcfg,
+            queue_capacity,
+            dedup_window,
+        } => {
+            let (queue, receiver) = EventQueue::bounded(queue_capacity);
+            let scheme = if wcfg.tls.is_some() { "https" } else { "http" };
+            let path = wcfg.path.clone();
+            let server =
+                webhook::start(wcfg, queue).map_err(|e| anyhow!("k8saudit webhook: {e}"))?;
+            eprintln!(
+                "falco-rs: webhook listening on {scheme}://{}{path}",
+                server.local_addr()
+            );
+            let stats = server.stats();
+            let mut dedup = DedupWindow::new(dedup_window);
+            let mut stopped = false;
+            for batch in receiver {
+                if stopped {
+                    continue;
+                }
+                for ev in batch {
+                    let key = format!(
+                        "{}\u{1f}{}",
+                        ev.audit_id().unwrap_or(""),
+                        ev.stage().unwrap_or("")
+                    );
+                    if ev.audit_id().is_some() && !dedup.first_time(&key) {
+                        continue;
+                    }
+                    if detector.process(ev).is_break() {
+                        stopped = true;
+                        break;
+                    }
                 }
             }
+            server.join();
+            eprintln!(
+                "falco-rs: webhook stopped: {} requests, {} events accepted, {} duplicates skipped, {} items rejected, {} client errors, {} overload answers (503)",
+                stats.requests.load(Ordering::Relaxed),
+                stats.accepted_events.load(Ordering::Relaxed),
+                dedup.duplicates,
+                stats.rejected_items.load(Ordering::Relaxed),
+                stats.client_errors.load(Ordering::Relaxed),
+                stats.overloaded.load(Ordering::Relaxed),
+            );
         }
-        ControlFlow::Continue(())
-    };
-    replay(
-        Path::new(&path),
-        &parse_opts,
-        legacy,
-        &mut replay_stats,
-        &mut on_event,
-    )
-    .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
-    outputs.flush();
-    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
-    print!("{}", stats.summary(&names));
-    if replay_stats.malformed > 0 {
-        eprintln!(
-            "falco-rs: {} malformed payloads or events were skipped (reported above)",
-            replay_stats.malformed
-        );
     }
-    if cli.verbose {
-        eprintln!(
-            "Elapsed events: {}, lines read: {}, malformed: {}",
-            replay_stats.events, replay_stats.lines, replay_stats.malformed
-        );
-    }
-    if outputs.errors > 0 {
-        bail!(
-            "{} alerts could not be written to an output",
-            outputs.errors
-        );
+    let errors = detector.finish();
+    if errors > 0 {
+        bail!("{errors} alerts could not be written to an output");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where events come from.
+enum Source {
+    /// A file or directory, read once.
+    Replay {
+        path: String,
+        legacy: bool,
+        parse_opts: ParseOptions,
+    },
+    /// The apiserver audit webhook.
+    Webhook {
+        config: WebhookConfig,
+        queue_capacity: usize,
+        dedup_window: usize,
+    },
+}
+
+fn json_usize(v: &serde_json::Value, key: &str, default: usize) -> usize {
+    v.get(key)
+        .and_then(|x| {
+            x.as_u64()
+                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+        })
+        .map_or(default, |n| n as usize)
+}
+
+fn json_str(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn select_source(
+    cli: &Cli,
+    plugins: &[(String, serde_json::Value)],
+    config: &Config,
+) -> Result<Source> {
+    if let Some(e) = &cli.events_file {
+        return Ok(Source::Replay {
+            path: e.clone(),
+            legacy: true,
+            parse_opts: ParseOptions::default(),
+        });
+    }
+    let (name, entry) = plugins
+        .iter()
+        .find(|(n, _)| n == "k8saudit" || n == "k8saudit-eks")
+        .ok_or_else(|| {
+            anyhow!("No event source: configure the k8saudit plugin (plugins[].name: k8saudit) or pass -e FILE")
+        })?;
+    if name == "k8saudit-eks" {
+        bail!("the k8saudit-eks source is not available in this build yet");
+    }
+    let open_params = entry
+        .get("open_params")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if open_params.is_empty() {
+        bail!("k8saudit: open_params is empty; set it to an audit log file or directory, or to http://:9765/k8s-audit");
+    }
+    let init = init_config_of(entry)?;
+    let max_event_size = json_usize(
+        &init,
+        "maxEventSize",
+        ParseOptions::default().max_event_size,
+    );
+    if open_params.starts_with("http://") || open_params.starts_with("https://") {
+        let ep = webhook::parse_endpoint(&open_params).map_err(|e| anyhow!("k8saudit: {e}"))?;
+        let tls = ep.https.then(|| TlsConfig {
+            cert_key_pem: json_str(&init, "sslCertificate")
+                .unwrap_or_else(|| "/etc/falco/falco.pem".into())
+                .into(),
+            client_ca: json_str(&init, "clientCAFile").map(Into::into),
+        });
+        let auth_token = match (
+            json_str(&init, "authTokenFile"),
+            json_str(&init, "authTokenEnv"),
+        ) {
+            (Some(f), _) => Some(
+                std::fs::read_to_string(&f)
+                    .map_err(|e| anyhow!("k8saudit: cannot read authTokenFile {f}: {e}"))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, Some(var)) => Some(
+                std::env::var(&var)
+                    .map_err(|_| anyhow!("k8saudit: authTokenEnv names {var}, which is not set"))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        if auth_token.as_deref() == Some("") {
+            bail!("k8saudit: the configured bearer token is empty");
+        }
+        let healthz = config
+            .str("webserver.k8s_healthz_endpoint")
+            .unwrap_or_else(|| "/healthz".into());
+        return Ok(Source::Webhook {
+            config: WebhookConfig {
+                listen: ep.listen,
+                path: ep.path,
+                healthz_path: Some(healthz),
+                tls,
+                max_event_size,
+                max_batch_size: json_usize(&init, "webhookMaxBatchSize", 12_582_912),
+                auth_token,
+                handle_signals: true,
+            },
+            queue_capacity: json_usize(&init, "maxQueuedEvents", 50_000),
+            dedup_window: json_usize(&init, "dedupWindow", 100_000),
+        });
+    }
+    if let Some((scheme, _)) = open_params.split_once("://") {
+        if scheme != "file" {
+            bail!("k8saudit: scheme \"{scheme}\" is not supported");
+        }
+        bail!("k8saudit: the file:// follow mode is not available in this build yet; use a plain path to replay a file");
+    }
+    Ok(Source::Replay {
+        path: open_params,
+        legacy: false,
+        parse_opts: ParseOptions {
+            max_event_size,
+            ..Default::default()
+        },
+    })
 }
 
 /// `init_config` as a YAML map or a JSON string; empty means defaults.
