@@ -10,17 +10,33 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
 
+/// A batch of events. When the consumer drops it (after processing its events), the
+/// producer's acknowledgement, if any, fires.
+pub struct Batch {
+    /// The events, in order.
+    pub events: Vec<AuditEvent>,
+    ack: Option<mpsc::Sender<()>>,
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if let Some(ack) = self.ack.take() {
+            let _ = ack.send(());
+        }
+    }
+}
+
 /// Producer side; cheap to clone.
 #[derive(Clone)]
 pub struct EventQueue {
-    tx: SyncSender<Vec<AuditEvent>>,
+    tx: SyncSender<Batch>,
     queued: Arc<AtomicUsize>,
     capacity: usize,
 }
 
 /// Consumer side: yields batches until every producer is dropped.
 pub struct QueueReceiver {
-    rx: Receiver<Vec<AuditEvent>>,
+    rx: Receiver<Batch>,
     queued: Arc<AtomicUsize>,
 }
 
@@ -42,14 +58,48 @@ impl EventQueue {
 
     /// Enqueues a batch without blocking, or reports that the queue is full.
     pub fn try_push(&self, events: Vec<AuditEvent>) -> Result<(), QueueFull> {
-        let n = events.len();
+        self.try_push_batch(Batch { events, ack: None })
+    }
+
+    /// Enqueues a batch, waiting while the queue is full, and returns a receiver that
+    /// fires once the consumer has processed (dropped) the batch. `None` when the
+    /// consumer is gone.
+    pub fn push_and_track(&self, events: Vec<AuditEvent>, stop: &dyn Fn() -> bool) -> Option<Receiver<()>> {
+        let (tx, rx) = mpsc::channel();
+        let mut batch = Batch {
+            events,
+            ack: Some(tx),
+        };
+        loop {
+            match self.try_push_inner(batch) {
+                Ok(()) => return Some(rx),
+                Err((b, disconnected)) => {
+                    if disconnected || stop() {
+                        return None;
+                    }
+                    batch = b;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
+    fn try_push_batch(&self, batch: Batch) -> Result<(), QueueFull> {
+        self.try_push_inner(batch).map_err(|_| QueueFull)
+    }
+
+    /// Returns the batch back when it could not be queued, with whether the consumer
+    /// is gone.
+    fn try_push_inner(&self, batch: Batch) -> Result<(), (Batch, bool)> {
+        let n = batch.events.len();
         if n == 0 {
+            // Nothing to evaluate: dropping the batch acknowledges it at once.
             return Ok(());
         }
         let mut cur = self.queued.load(Ordering::Acquire);
         loop {
             if cur > 0 && cur + n > self.capacity {
-                return Err(QueueFull);
+                return Err((batch, false));
             }
             match self
                 .queued
@@ -59,11 +109,15 @@ impl EventQueue {
                 Err(actual) => cur = actual,
             }
         }
-        match self.tx.try_send(events) {
+        match self.tx.try_send(batch) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            Err(TrySendError::Full(b)) => {
                 self.queued.fetch_sub(n, Ordering::AcqRel);
-                Err(QueueFull)
+                Err((b, false))
+            }
+            Err(TrySendError::Disconnected(b)) => {
+                self.queued.fetch_sub(n, Ordering::AcqRel);
+                Err((b, true))
             }
         }
     }
@@ -75,11 +129,11 @@ impl EventQueue {
 }
 
 impl Iterator for QueueReceiver {
-    type Item = Vec<AuditEvent>;
+    type Item = Batch;
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.rx.recv().ok()?;
-        self.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+        self.queued.fetch_sub(batch.events.len(), Ordering::AcqRel);
         Some(batch)
     }
 }
@@ -108,7 +162,7 @@ mod tests {
         assert_eq!(q.try_push(events(2)), Ok(()));
         assert_eq!(q.depth(), 5);
         drop(q);
-        let sizes: Vec<usize> = rx.map(|b| b.len()).collect();
+        let sizes: Vec<usize> = rx.map(|b| b.events.len()).collect();
         assert_eq!(sizes, vec![3, 2]);
     }
 
@@ -117,7 +171,18 @@ mod tests {
         let (q, mut rx) = EventQueue::bounded(2);
         assert_eq!(q.try_push(events(4)), Ok(()));
         assert_eq!(q.try_push(events(1)), Err(QueueFull));
-        assert_eq!(rx.next().map(|b| b.len()), Some(4));
+        assert_eq!(rx.next().map(|b| b.events.len()), Some(4));
         assert_eq!(q.try_push(events(1)), Ok(()));
+    }
+
+    #[test]
+    fn tracked_batches_acknowledge_after_processing() {
+        let (q, mut rx) = EventQueue::bounded(10);
+        let ack = q.push_and_track(events(2), &|| false).expect("queued");
+        assert!(ack.try_recv().is_err());
+        let batch = rx.next().expect("batch");
+        assert!(ack.try_recv().is_err(), "not processed yet");
+        drop(batch);
+        assert_eq!(ack.recv_timeout(std::time::Duration::from_secs(1)), Ok(()));
     }
 }

@@ -13,8 +13,9 @@ use anyhow::{anyhow, bail, Result};
 use falco_rs_k8saudit::{K8sAuditCatalog, ParseOptions};
 use falco_rs_output::{AlertFormat, FileOutput, Outputs, StdoutOutput};
 use falco_rs_rules::model::Priority;
+use falco_rs_sources::cloudwatch::{self, EksConfig};
 use falco_rs_sources::dedup::DedupWindow;
-use falco_rs_sources::queue::EventQueue;
+use falco_rs_sources::queue::{EventQueue, QueueReceiver};
 use falco_rs_sources::webhook::{self, TlsConfig, WebhookConfig};
 use std::path::Path;
 use std::process::ExitCode;
@@ -364,26 +365,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             );
             let stats = server.stats();
             let mut dedup = DedupWindow::new(dedup_window);
-            let mut stopped = false;
-            for batch in receiver {
-                if stopped {
-                    continue;
-                }
-                for ev in batch {
-                    let key = format!(
-                        "{}\u{1f}{}",
-                        ev.audit_id().unwrap_or(""),
-                        ev.stage().unwrap_or("")
-                    );
-                    if ev.audit_id().is_some() && !dedup.first_time(&key) {
-                        continue;
-                    }
-                    if detector.process(ev).is_break() {
-                        stopped = true;
-                        break;
-                    }
-                }
-            }
+            consume(receiver, &mut detector, Some(&mut dedup));
             server.join();
             eprintln!(
                 "falco-rs: webhook stopped: {} requests, {} events accepted, {} duplicates skipped, {} items rejected, {} client errors, {} overload answers (503)",
@@ -395,12 +377,68 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 stats.overloaded.load(Ordering::Relaxed),
             );
         }
+        Source::Eks(ecfg) => {
+            let (queue, receiver) = EventQueue::bounded(ecfg_queue_capacity());
+            let groups: Vec<String> = ecfg
+                .clusters
+                .iter()
+                .map(|c| format!("/aws/eks/{c}/cluster"))
+                .collect();
+            let source =
+                cloudwatch::start(ecfg, queue).map_err(|e| anyhow!("k8saudit-eks: {e}"))?;
+            eprintln!("falco-rs: k8saudit-eks polling {}", groups.join(", "));
+            let stats = source.stats();
+            consume(receiver, &mut detector, None);
+            source.join();
+            eprintln!(
+                "falco-rs: k8saudit-eks stopped: {} polls, {} pages, {} events, {} duplicates skipped, {} truncated, {} malformed, {} AWS errors retried",
+                stats.polls.load(Ordering::Relaxed),
+                stats.pages.load(Ordering::Relaxed),
+                stats.events.load(Ordering::Relaxed),
+                stats.duplicates.load(Ordering::Relaxed),
+                stats.truncated.load(Ordering::Relaxed),
+                stats.malformed.load(Ordering::Relaxed),
+                stats.errors.load(Ordering::Relaxed),
+            );
+        }
     }
     let errors = detector.finish();
     if errors > 0 {
         bail!("{errors} alerts could not be written to an output");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Evaluates queued batches until every producer is gone. A batch is acknowledged to
+/// its producer when dropped, after its events were evaluated.
+fn consume(
+    receiver: QueueReceiver,
+    detector: &mut Detector<'_>,
+    mut dedup: Option<&mut DedupWindow>,
+) {
+    let mut stopped = false;
+    for mut batch in receiver {
+        if stopped {
+            continue;
+        }
+        for ev in std::mem::take(&mut batch.events) {
+            if let (Some(d), Some(id)) = (dedup.as_deref_mut(), ev.audit_id()) {
+                let key = format!("{id}\u{1f}{}", ev.stage().unwrap_or(""));
+                if !d.first_time(&key) {
+                    continue;
+                }
+            }
+            if detector.process(ev).is_break() {
+                stopped = true;
+                break;
+            }
+        }
+    }
+}
+
+/// Events the EKS poller may queue ahead of the engine (one page at a time in practice).
+fn ecfg_queue_capacity() -> usize {
+    10_000
 }
 
 /// Where events come from.
@@ -411,6 +449,8 @@ enum Source {
         legacy: bool,
         parse_opts: ParseOptions,
     },
+    /// EKS audit logs in CloudWatch Logs.
+    Eks(EksConfig),
     /// The apiserver audit webhook.
     Webhook {
         config: WebhookConfig,
@@ -453,9 +493,6 @@ fn select_source(
         .ok_or_else(|| {
             anyhow!("No event source: configure the k8saudit plugin (plugins[].name: k8saudit) or pass -e FILE")
         })?;
-    if name == "k8saudit-eks" {
-        bail!("the k8saudit-eks source is not available in this build yet");
-    }
     let open_params = entry
         .get("open_params")
         .and_then(|v| v.as_str())
@@ -466,6 +503,9 @@ fn select_source(
         bail!("k8saudit: open_params is empty; set it to an audit log file or directory, or to http://:9765/k8s-audit");
     }
     let init = init_config_of(entry)?;
+    if name == "k8saudit-eks" {
+        return eks_config(&open_params, &init).map(Source::Eks);
+    }
     let max_event_size = json_usize(
         &init,
         "maxEventSize",
@@ -532,6 +572,43 @@ fn select_source(
             ..Default::default()
         },
     })
+}
+
+/// The `k8saudit-eks` settings: open_params is the cluster name (comma-separated for
+/// several clusters); init_config keys as the plugin, plus falco-rs' `lookback`,
+/// `checkpoint_file` and `page_size`.
+fn eks_config(open_params: &str, init: &serde_json::Value) -> Result<EksConfig> {
+    let clusters: Vec<String> = open_params
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if clusters.is_empty() {
+        bail!(
+            "k8saudit-eks: cluster name can't be empty (set open_params to the EKS cluster name)"
+        );
+    }
+    let mut cfg = EksConfig::new(clusters);
+    cfg.region = json_str(init, "region");
+    cfg.profile = json_str(init, "profile");
+    let secs = |k: &str, d: u64| {
+        let n = json_usize(init, k, d as usize) as u64;
+        std::time::Duration::from_secs(if n == 0 { d } else { n })
+    };
+    cfg.shift = secs("shift", 1);
+    cfg.polling_interval = secs("polling_interval", 5);
+    cfg.lookback = std::time::Duration::from_secs(json_usize(init, "lookback", 300) as u64);
+    cfg.checkpoint_file = json_str(init, "checkpoint_file").map(Into::into);
+    cfg.max_event_size = json_usize(
+        init,
+        "max_event_size",
+        ParseOptions::default().max_event_size,
+    );
+    cfg.page_size = init
+        .get("page_size")
+        .and_then(|v| v.as_i64())
+        .map(|n| n.clamp(1, 10_000) as i32);
+    Ok(cfg)
 }
 
 /// `init_config` as a YAML map or a JSON string; empty means defaults.
