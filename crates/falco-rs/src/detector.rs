@@ -5,6 +5,7 @@ use falco_rs_engine::Program;
 use falco_rs_k8saudit::AuditEvent;
 use falco_rs_output::{Alert, AlertFormat, Outputs, Stats};
 use falco_rs_rules::compile::CompiledRule;
+use std::io::Write as _;
 use std::ops::ControlFlow;
 
 /// Evaluates events against the active rules and writes alerts.
@@ -99,7 +100,14 @@ impl<'a> Detector<'a> {
     pub fn finish(mut self) -> u64 {
         self.outputs.flush();
         let names: Vec<&str> = self.rules.iter().map(|r| r.name.as_str()).collect();
-        print!("{}", self.stats.summary(&names));
+        let summary = self.stats.summary(&names);
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (e.g. `| head`) is not an error, as for every CLI tool.
+        if let Err(e) = out.write_all(summary.as_bytes()).and_then(|_| out.flush()) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("falco-rs: cannot write the summary: {e}");
+            }
+        }
         self.outputs.errors
     }
 }
