@@ -79,14 +79,15 @@ pub(crate) enum ValueSet {
 }
 
 impl Matcher {
-    /// Builds a matcher for `op value` on a left-hand side of type `ty`.
+    /// Builds a matcher for `op value` on a left-hand side of type `ty`. Errors are the
+    /// full libsinsp messages (`abc is not a valid number`, `invalid regex pattern: ...`).
     pub fn new(op: Op, ty: FieldType, value: &str) -> Result<Matcher, String> {
         if ty.is_numeric() {
             let n = parse_number(value)?;
             return match op {
                 Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => Ok(Matcher::NumCmp(op, n)),
                 _ => Err(format!(
-                    "'{}' operator not supported for numeric filters",
+                    "filter error: '{}' operator not supported for numeric filters",
                     op.as_str()
                 )),
             };
@@ -108,7 +109,7 @@ impl Matcher {
             )),
             other => {
                 return Err(format!(
-                    "'{}' operator not supported for string filters",
+                    "filter error: '{}' operator not supported for string filters",
                     other.as_str()
                 ))
             }
@@ -172,14 +173,25 @@ impl ValueSet {
     }
 }
 
-/// Parses a decimal unsigned integer as libsinsp's value parser does.
+/// Parses a decimal unsigned integer as libsinsp's value parser does; the error is
+/// `sinsp_numparser::parseu64`'s message.
+///
+/// That is `sscanf("%lu%c")` succeeding with one conversion: leading white space and one
+/// sign are accepted, a `-` wraps around (`-1` is `u64::MAX`), an out-of-range value
+/// saturates (glibc `strtoull`), and nothing may follow the digits.
 pub(crate) fn parse_number(v: &str) -> Result<u64, String> {
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = v.parse::<u64>() {
-            return Ok(n);
-        }
+    let err = || format!("{v} is not a valid number");
+    let t = v.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err());
     }
-    Err(format!("'{v}' is not a valid number"))
+    let n = digits.parse::<u64>().unwrap_or(u64::MAX);
+    Ok(if negative { n.wrapping_neg() } else { n })
 }
 
 fn ordering_holds(op: Op, ord: Ordering) -> bool {
@@ -339,7 +351,7 @@ impl CheckCode {
 
 fn naive_eq(ty: FieldType, l: &str, r: &str) -> bool {
     if ty.is_numeric() {
-        matches!((l.parse::<u64>(), r.parse::<u64>()), (Ok(a), Ok(b)) if a == b)
+        matches!((l.parse::<u64>(), parse_number(r)), (Ok(a), Ok(b)) if a == b)
     } else {
         l == r
     }
@@ -348,7 +360,7 @@ fn naive_eq(ty: FieldType, l: &str, r: &str) -> bool {
 /// Straightforward semantics of one operator on one value pair.
 pub(crate) fn naive_match(op: Op, ty: FieldType, l: &str, r: &str) -> bool {
     if ty.is_numeric() {
-        let (Ok(a), Ok(b)) = (l.parse::<u64>(), r.parse::<u64>()) else {
+        let (Ok(a), Ok(b)) = (l.parse::<u64>(), parse_number(r)) else {
             return false;
         };
         return match op {

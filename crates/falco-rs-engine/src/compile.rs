@@ -193,8 +193,11 @@ impl<'c> ProgramBuilder<'c> {
                         let (inner_expr, inner_ty) = self.value_expr(inner)?;
                         if inner_ty.ty != FieldType::String && !(inner_ty.is_list && *kind == Transformer::Len) {
                             return Err(err(format!(
-                                "filter error: can't apply transformer '{}' to a non-string field",
-                                kind.name()
+                                "can't add field transformer: type '{}' is not supported by '{}' transformer applied on {}field '{}'",
+                                type_name(ValueType { is_list: false, ..inner_ty }),
+                                kind.name(),
+                                if inner_ty.is_list { "list " } else { "" },
+                                operand_field_name(inner),
                             )));
                         }
                         if *kind == Transformer::Len {
@@ -302,10 +305,7 @@ impl<'c> ProgramBuilder<'c> {
                     )
                 } else {
                     (
-                        RhsCode::Scalar(
-                            Matcher::new(op, lhs_type.ty, v)
-                                .map_err(|e| err(format!("filter error: {e}")))?,
-                        ),
+                        RhsCode::Scalar(Matcher::new(op, lhs_type.ty, v).map_err(err)?),
                         RawRhs::Values(vec![v.clone()]),
                     )
                 }
@@ -331,7 +331,7 @@ impl<'c> ProgramBuilder<'c> {
                     .iter()
                     .map(|v| Matcher::new(op, lhs_type.ty, v))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| err(format!("filter error: {e}")))?;
+                    .map_err(err)?;
                 (
                     RhsCode::Modified(*m, matchers),
                     RawRhs::Modified(*m, values.clone()),
@@ -339,16 +339,21 @@ impl<'c> ProgramBuilder<'c> {
             }
             Rhs::Field(operand) => {
                 if matches!(op, Op::PMatch | Op::Regex) {
+                    // `std::to_string(cmpop)` in libsinsp's message.
                     return Err(err(format!(
-                        "filter error: '{}' operator does not support field comparisons",
-                        op.as_str()
+                        "operator '{}' doesn't support right-hand side fields",
+                        op.as_str().to_ascii_uppercase()
                     )));
                 }
                 let (rexpr, rtype) = self.value_expr(operand)?;
                 if rtype.ty != lhs_type.ty || rtype.is_list != lhs_type.is_list {
-                    return Err(err(
-                        "filter error: left and right fields have incompatible types".to_string(),
-                    ));
+                    return Err(err(format!(
+                        "field '{}' has type '{}' while the right-hand side field '{}' has incompatible type '{}'",
+                        operand_field_name(&check.lhs),
+                        type_name(lhs_type),
+                        operand_field_name(operand),
+                        type_name(rtype),
+                    )));
                 }
                 (RhsCode::Field(rexpr), RawRhs::Field)
             }
@@ -368,9 +373,7 @@ impl<'c> ProgramBuilder<'c> {
             Op::PMatch => Ok(RhsCode::PMatch(PathPrefixSet::new(
                 values.iter().map(String::as_str),
             ))),
-            Op::In | Op::Intersects => ValueSet::new(values, ty.ty)
-                .map(RhsCode::Set)
-                .map_err(|e| format!("filter error: {e}")),
+            Op::In | Op::Intersects => ValueSet::new(values, ty.ty).map(RhsCode::Set),
             _ => Err(format!(
                 "filter error: '{}' operator does not accept a list of values",
                 op.as_str()
@@ -408,6 +411,10 @@ impl<'c> ProgramBuilder<'c> {
     }
 
     fn compile_output(&mut self, format: &str) -> Result<OutputFormat, String> {
+        // Error texts are libsinsp's (`sinsp_evt_formatter::set_format`).
+        if format.is_empty() {
+            return Err("empty formatting token".into());
+        }
         let mut segments = Vec::new();
         let mut text = String::new();
         let bytes = format.as_bytes();
@@ -423,14 +430,21 @@ impl<'c> ProgramBuilder<'c> {
             while j < bytes.len() && bytes[j].is_ascii_digit() {
                 j += 1;
             }
-            let width = format[i + 1..j].parse::<usize>().ok();
+            // A width of 0 means no width, as in libsinsp.
+            let width = format[i + 1..j].parse::<usize>().ok().filter(|w| *w > 0);
             if j >= bytes.len() {
-                return Err(format!("invalid formatting token {}", &format[i..]));
+                return Err(if j == i + 1 {
+                    "invalid formatting syntax: formatting cannot end with a %".into()
+                } else {
+                    "invalid formatting syntax: formatting cannot end with a number".into()
+                });
             }
             let rest = &format[j..];
+            // libsinsp backs off to a one-character token, which never parses, and
+            // reports that last parser error.
             let (expr, key, consumed) = self
                 .longest_output_token(rest)
-                .ok_or_else(|| format!("unknown filter: {rest}"))?;
+                .ok_or_else(|| "unknown filter: unexpected token after '".to_string())?;
             if !text.is_empty() {
                 segments.push(Segment::Text(std::mem::take(&mut text)));
             }
@@ -473,6 +487,32 @@ impl<'c> ProgramBuilder<'c> {
 /// A parsed output token: its expression, its `output_fields` key and slot, and the
 /// number of bytes it consumed.
 type OutputToken = (ValueExpr, Option<(String, u32)>, usize);
+
+/// libsinsp `param_type_to_string` of a value type, with ` (list)` for lists (as in the
+/// right-hand-side type mismatch message).
+fn type_name(t: ValueType) -> String {
+    let name = match t.ty {
+        FieldType::String => "CHARBUF",
+        FieldType::U64 => "UINT64",
+        FieldType::AbsTime => "ABSTIME",
+        FieldType::RelTime => "RELTIME",
+        FieldType::Bool => "BOOL",
+    };
+    if t.is_list {
+        format!("{name} (list)")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The field name libsinsp reports for an operand: its innermost field (transformers
+/// keep the name of the field they wrap).
+fn operand_field_name(operand: &Operand) -> String {
+    match operand.base_field() {
+        Some(f) => f.name.clone(),
+        None => operand.to_string(),
+    }
+}
 
 /// The part of a dotted value before any `[`, for the field-misuse hint.
 fn field_name_part(v: &str) -> &str {

@@ -50,16 +50,18 @@ impl OutputFormat {
                     match expr.eval(cache, event) {
                         Some(vals) if !vals.is_empty() => {
                             if is_list_like {
+                                // libsinsp `tostring`: a comma only once something follows
+                                // the `(` (leading empty elements add none), and the whole
+                                // text, parentheses included, cut to 1023 bytes.
                                 out.push('(');
-                                let body_start = out.len();
-                                for (k, v) in vals.iter().enumerate() {
-                                    if k > 0 {
+                                for v in vals.iter() {
+                                    if out.len() - start > 1 {
                                         out.push(',');
                                     }
                                     out.push_str(v);
                                 }
-                                truncate_at(out, body_start.max(start + MAX_LIST_RENDER));
                                 out.push(')');
+                                truncate_at(out, start + MAX_LIST_RENDER);
                             } else {
                                 out.push_str(&vals[0]);
                             }

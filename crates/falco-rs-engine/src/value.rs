@@ -103,12 +103,7 @@ fn apply_unary(t: Transformer, vals: Values<'_>) -> Option<Values<'_>> {
         ),
         Transformer::B64 => vals
             .into_iter()
-            .map(|v| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(v.as_bytes())
-                    .ok()
-                    .map(|b| Cow::Owned(String::from_utf8_lossy(&b).into_owned()))
-            })
+            .map(|v| b64_decode(&v).map(|b| Cow::Owned(String::from_utf8_lossy(&b).into_owned())))
             .collect(),
         Transformer::Basename => Some(
             vals.into_iter()
@@ -120,6 +115,21 @@ fn apply_unary(t: Transformer, vals: Values<'_>) -> Option<Values<'_>> {
         ),
         Transformer::Len | Transformer::Join | Transformer::Concat | Transformer::Getopt => None,
     }
+}
+
+/// libsinsp `Base64::decodeWithoutPadding`: up to two trailing `=` are dropped, the rest
+/// must be canonical unpadded base64 (standard alphabet, zero trailing bits).
+fn b64_decode(v: &str) -> Option<Vec<u8>> {
+    let b = v.as_bytes();
+    let mut n = b.len();
+    for _ in 0..2 {
+        if n > 0 && b[n - 1] == b'=' {
+            n -= 1;
+        }
+    }
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(&b[..n])
+        .ok()
 }
 
 /// Text after the last `/` (empty when the value ends with `/`).

@@ -175,7 +175,10 @@ fn max_event_size() {
     // a bad timestamp is reported before the size
     let out = parse_payload(
         br#"{"kind":"Event","stageTimestamp":"x","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
-        &ParseOptions { max_event_size: 10, ..Default::default() },
+        &ParseOptions {
+            max_event_size: 10,
+            ..Default::default()
+        },
     );
     assert!(matches!(&out.errors[..], [PayloadError::BadTimestamp(_)]));
 }

@@ -291,6 +291,9 @@ fn deep_and_odd_payloads() {
     ] {
         let _ = exercise(odd, &metas, &opts);
     }
-    let tiny = ParseOptions { max_event_size: 0, ..Default::default() };
+    let tiny = ParseOptions {
+        max_event_size: 0,
+        ..Default::default()
+    };
     assert_eq!(exercise(common::POD.as_bytes(), &metas, &tiny), 0);
 }

@@ -181,7 +181,16 @@ fn build_exceptions(
                     });
                 }
                 if icond.is_empty() {
-                    icond = format!("({} {} (", ex.fields.item, ex.comps.item);
+                    // Exceptions given under `override: replace` skip validation, so
+                    // `comps` may be missing: use the §3.2 default (`in`), as the
+                    // multi-field branch below defaults to `=` (Falco would emit
+                    // `(f  (v))`, which fails to parse).
+                    let comp = if ex.comps.item.is_empty() {
+                        "in"
+                    } else {
+                        ex.comps.item.as_str()
+                    };
+                    icond = format!("({} {} (", ex.fields.item, comp);
                 } else {
                     icond.push_str(", ");
                 }

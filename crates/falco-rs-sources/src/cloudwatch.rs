@@ -488,14 +488,18 @@ mod tests {
         save_checkpoint(&path, &groups).expect("save");
         assert!(!path.with_extension("tmp").exists());
         assert_eq!(load_checkpoint(&path).expect("load"), groups);
-        assert!(load_checkpoint(&dir.join("missing.json")).expect("missing").is_empty());
+        assert!(load_checkpoint(&dir.join("missing.json"))
+            .expect("missing")
+            .is_empty());
         std::fs::write(&path, "{oops").expect("write");
         assert!(load_checkpoint(&path).is_err());
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        assert!(backoff(0) >= Duration::from_millis(500) && backoff(0) <= Duration::from_millis(1000));
+        assert!(
+            backoff(0) >= Duration::from_millis(500) && backoff(0) <= Duration::from_millis(1000)
+        );
         assert!(backoff(20) <= Duration::from_secs(60));
         assert!(backoff(20) >= Duration::from_secs(30));
     }

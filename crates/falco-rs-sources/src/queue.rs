@@ -64,7 +64,11 @@ impl EventQueue {
     /// Enqueues a batch, waiting while the queue is full, and returns a receiver that
     /// fires once the consumer has processed (dropped) the batch. `None` when the
     /// consumer is gone.
-    pub fn push_and_track(&self, events: Vec<AuditEvent>, stop: &dyn Fn() -> bool) -> Option<Receiver<()>> {
+    pub fn push_and_track(
+        &self,
+        events: Vec<AuditEvent>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Receiver<()>> {
         let (tx, rx) = mpsc::channel();
         let mut batch = Batch {
             events,
