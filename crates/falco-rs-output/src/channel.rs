@@ -1,48 +1,95 @@
-//! Output channels: stdout and file, buffered or not, as Falco's `stdout_output` and
-//! `file_output`.
+//! Output channels with Falco's config keys: stdout, file, program, syslog and http.
+//! Each channel runs on its own thread behind a bounded queue ([`OutputHub`]), so a
+//! slow or failing channel never blocks the others or the engine; every dropped or
+//! failed alert is counted and reported, never silent.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One alert as written to channels.
+#[derive(Debug, Clone)]
+pub struct OutputLine {
+    /// The rendered alert (text line or JSON object), without newline.
+    pub text: Arc<str>,
+    /// syslog severity (0..7).
+    pub severity: u8,
+}
+
+/// A destination for alerts.
+pub trait Channel: Send {
+    /// Name for logs and metrics (`stdout`, `file`, ...).
+    fn name(&self) -> &'static str;
+    /// Writes one alert. An error is counted and logged by the hub.
+    fn write(&mut self, line: &OutputLine) -> Result<(), String>;
+    /// Flushes buffered data.
+    fn flush(&mut self) {}
+    /// Reopens files/programs (SIGUSR1).
+    fn reopen(&mut self) {}
+}
 
 /// `stdout_output`.
-pub struct StdoutOutput {
+pub struct StdoutChannel {
     out: BufWriter<io::Stdout>,
     buffered: bool,
 }
 
-impl StdoutOutput {
+impl StdoutChannel {
     /// Stdout; unbuffered means flushed after every alert.
     pub fn new(buffered: bool) -> Self {
-        StdoutOutput {
+        StdoutChannel {
             out: BufWriter::with_capacity(64 * 1024, io::stdout()),
             buffered,
         }
     }
+}
 
-    fn write(&mut self, line: &str) -> io::Result<()> {
-        self.out.write_all(line.as_bytes())?;
-        self.out.write_all(b"\n")?;
-        if !self.buffered {
-            self.out.flush()?;
+impl Channel for StdoutChannel {
+    fn name(&self) -> &'static str {
+        "stdout"
+    }
+
+    fn write(&mut self, line: &OutputLine) -> Result<(), String> {
+        let r = self
+            .out
+            .write_all(line.text.as_bytes())
+            .and_then(|_| self.out.write_all(b"\n"))
+            .and_then(|_| {
+                if self.buffered {
+                    Ok(())
+                } else {
+                    self.out.flush()
+                }
+            });
+        match r {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.to_string()),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
     }
 }
 
 /// `file_output`: appends one line per alert; without `keep_alive` the file is opened
 /// and closed for every alert.
-pub struct FileOutput {
+pub struct FileChannel {
     path: PathBuf,
     keep_alive: bool,
     buffered: bool,
     file: Option<BufWriter<File>>,
 }
 
-impl FileOutput {
+impl FileChannel {
     /// A file channel.
     pub fn new(path: PathBuf, keep_alive: bool, buffered: bool) -> Self {
-        FileOutput {
+        FileChannel {
             path,
             keep_alive,
             buffered,
@@ -57,80 +104,519 @@ impl FileOutput {
             .open(&self.path)
             .map(BufWriter::new)
     }
+}
 
-    fn write(&mut self, line: &str) -> io::Result<()> {
-        if self.keep_alive {
-            if self.file.is_none() {
-                self.file = Some(self.open()?);
-            }
-            if let Some(f) = self.file.as_mut() {
-                f.write_all(line.as_bytes())?;
-                f.write_all(b"\n")?;
-                if !self.buffered {
-                    f.flush()?;
-                }
-            }
-            Ok(())
-        } else {
-            let mut f = self.open()?;
-            f.write_all(line.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.flush()
+impl Channel for FileChannel {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
+    fn write(&mut self, line: &OutputLine) -> Result<(), String> {
+        let err = |e: io::Error| format!("{}: {e}", self.path.display());
+        if !self.keep_alive {
+            let mut f = self.open().map_err(err)?;
+            return f
+                .write_all(line.text.as_bytes())
+                .and_then(|_| f.write_all(b"\n"))
+                .and_then(|_| f.flush())
+                .map_err(err);
+        }
+        if self.file.is_none() {
+            self.file = Some(self.open().map_err(err)?);
+        }
+        let buffered = self.buffered;
+        let path = self.path.display().to_string();
+        match self.file.as_mut() {
+            Some(f) => f
+                .write_all(line.text.as_bytes())
+                .and_then(|_| f.write_all(b"\n"))
+                .and_then(|_| if buffered { Ok(()) } else { f.flush() })
+                .map_err(|e| format!("{path}: {e}")),
+            None => Ok(()),
         }
     }
 
-    /// Closes and reopens the file (SIGUSR1 in Falco).
-    pub fn reopen(&mut self) -> io::Result<()> {
-        if let Some(mut f) = self.file.take() {
-            f.flush()?;
+    fn flush(&mut self) {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.flush();
         }
-        Ok(())
+    }
+
+    fn reopen(&mut self) {
+        if let Some(mut f) = self.file.take() {
+            let _ = f.flush();
+        }
     }
 }
 
-/// All enabled channels, written in Falco's order (file, then stdout).
-#[derive(Default)]
+/// `program_output`: pipes alerts to `sh -c <program>`; with `keep_alive` one process
+/// receives every alert, otherwise a process per alert.
+pub struct ProgramChannel {
+    program: String,
+    keep_alive: bool,
+    buffered: bool,
+    child: Option<(Child, BufWriter<ChildStdin>)>,
+}
+
+impl ProgramChannel {
+    /// A program channel.
+    pub fn new(program: String, keep_alive: bool, buffered: bool) -> Self {
+        ProgramChannel {
+            program,
+            keep_alive,
+            buffered,
+            child: None,
+        }
+    }
+
+    fn spawn(&self) -> Result<(Child, BufWriter<ChildStdin>), String> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&self.program)
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start '{}': {e}", self.program))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| format!("no stdin for '{}'", self.program))?;
+        Ok((child, BufWriter::new(stdin)))
+    }
+
+    fn close(&mut self) {
+        if let Some((mut child, mut stdin)) = self.child.take() {
+            let _ = stdin.flush();
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Channel for ProgramChannel {
+    fn name(&self) -> &'static str {
+        "program"
+    }
+
+    fn write(&mut self, line: &OutputLine) -> Result<(), String> {
+        if self.child.is_none() {
+            self.child = Some(self.spawn()?);
+        }
+        let buffered = self.buffered && self.keep_alive;
+        let result = match self.child.as_mut() {
+            Some((_, stdin)) => stdin
+                .write_all(line.text.as_bytes())
+                .and_then(|_| stdin.write_all(b"\n"))
+                .and_then(|_| if buffered { Ok(()) } else { stdin.flush() })
+                .map_err(|e| format!("'{}': {e}", self.program)),
+            None => Ok(()),
+        };
+        if result.is_err() || !self.keep_alive {
+            self.close();
+        }
+        result
+    }
+
+    fn flush(&mut self) {
+        if let Some((_, stdin)) = self.child.as_mut() {
+            let _ = stdin.flush();
+        }
+    }
+
+    fn reopen(&mut self) {
+        self.close();
+    }
+}
+
+impl Drop for ProgramChannel {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// `syslog_output`: datagrams to the local syslog socket, facility LOG_USER, severity
+/// from the rule priority (as Falco's `syslog(priority, msg)`).
+pub struct SyslogChannel {
+    #[cfg(unix)]
+    socket: Option<std::os::unix::net::UnixDatagram>,
+    path: PathBuf,
+}
+
+impl SyslogChannel {
+    /// A syslog channel writing to `path` (normally `/dev/log`).
+    pub fn new(path: PathBuf) -> Self {
+        SyslogChannel {
+            #[cfg(unix)]
+            socket: None,
+            path,
+        }
+    }
+}
+
+impl Channel for SyslogChannel {
+    fn name(&self) -> &'static str {
+        "syslog"
+    }
+
+    #[cfg(unix)]
+    fn write(&mut self, line: &OutputLine) -> Result<(), String> {
+        use std::os::unix::net::UnixDatagram;
+        if self.socket.is_none() {
+            let s = UnixDatagram::unbound().map_err(|e| e.to_string())?;
+            s.connect(&self.path)
+                .map_err(|e| format!("{}: {e}", self.path.display()))?;
+            self.socket = Some(s);
+        }
+        let pri = 8 + u32::from(line.severity.min(7));
+        let msg = format!("<{pri}>falco: {}", line.text);
+        let sent = self.socket.as_ref().map(|s| s.send(msg.as_bytes()));
+        match sent {
+            Some(Ok(_)) | None => Ok(()),
+            Some(Err(e)) => {
+                self.socket = None;
+                Err(format!("{}: {e}", self.path.display()))
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn write(&mut self, _line: &OutputLine) -> Result<(), String> {
+        Err("syslog output needs a Unix socket".into())
+    }
+}
+
+/// `http_output` settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Target URL (surrounding quotes removed).
+    pub url: String,
+    /// User-Agent (default `falcosecurity/falco`).
+    pub user_agent: String,
+    /// Skip TLS verification.
+    pub insecure: bool,
+    /// CA certificate/bundle files to trust instead of the built-in roots.
+    pub ca_files: Vec<PathBuf>,
+    /// Client certificate and key for mTLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// gzip request bodies.
+    pub compress: bool,
+    /// Print response bodies to stdout.
+    pub echo: bool,
+    /// `Content-Type` (JSON when `json_output`).
+    pub content_type: String,
+    /// Attempts per alert before it is counted as dropped.
+    pub max_attempts: u32,
+}
+
+/// `http_output`: one POST per alert, retried with backoff.
+pub struct HttpChannel {
+    settings: HttpSettings,
+    agent: ureq::Agent,
+}
+
+impl HttpChannel {
+    /// Builds the client (TLS roots, mTLS, timeouts).
+    pub fn new(settings: HttpSettings) -> Result<Self, String> {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+        let mut tls = TlsConfig::builder().disable_verification(settings.insecure);
+        if !settings.ca_files.is_empty() {
+            let mut certs = Vec::new();
+            for f in &settings.ca_files {
+                let pem = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                for item in ureq::tls::parse_pem(&pem) {
+                    if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+                        certs.push(c);
+                    }
+                }
+            }
+            if certs.is_empty() {
+                return Err(
+                    "http_output: no CA certificate found in ca_cert/ca_bundle/ca_path".into(),
+                );
+            }
+            tls = tls.root_certs(RootCerts::from(certs.into_iter().map(|c| c.to_owned())));
+        }
+        if let Some((cert, key)) = &settings.client_cert {
+            let cpem = std::fs::read(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let kpem = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
+            let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(&cpem)
+                .filter_map(|i| match i {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                    _ => None,
+                })
+                .collect();
+            let key = PrivateKey::from_pem(&kpem)
+                .map_err(|e| format!("{}: {e}", key.display()))?
+                .to_owned();
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .user_agent(settings.user_agent.as_str())
+            .build()
+            .into();
+        Ok(HttpChannel { settings, agent })
+    }
+
+    fn post(&self, body: &[u8]) -> Result<(), String> {
+        let mut req = self
+            .agent
+            .post(&self.settings.url)
+            .header("Content-Type", &self.settings.content_type);
+        let payload: Vec<u8> = if self.settings.compress {
+            req = req.header("Content-Encoding", "gzip");
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(body).map_err(|e| e.to_string())?;
+            enc.finish().map_err(|e| e.to_string())?
+        } else {
+            body.to_vec()
+        };
+        let mut resp = req.send(&payload[..]).map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        if self.settings.echo {
+            if let Ok(text) = resp.body_mut().read_to_string() {
+                println!("{text}");
+            }
+        }
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(format!("{} answered {status}", self.settings.url))
+        }
+    }
+}
+
+impl Channel for HttpChannel {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn write(&mut self, line: &OutputLine) -> Result<(), String> {
+        let mut delay = Duration::from_millis(100);
+        let attempts = self.settings.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            match self.post(line.text.as_bytes()) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+            if attempt < attempts {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+        Err(format!("gave up after {attempts} attempts: {last}"))
+    }
+}
+
+/// Counters of one channel.
+#[derive(Debug, Default)]
+pub struct ChannelStats {
+    /// Alerts written.
+    pub written: AtomicU64,
+    /// Alerts dropped because the channel's queue was full.
+    pub dropped: AtomicU64,
+    /// Alerts that failed to write (after retries for http).
+    pub errors: AtomicU64,
+}
+
+enum Msg {
+    Line(OutputLine),
+    Flush(mpsc::Sender<()>),
+    Reopen,
+}
+
+struct Worker {
+    name: &'static str,
+    tx: SyncSender<Msg>,
+    stats: Arc<ChannelStats>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+/// Every enabled channel, each behind its own bounded queue and thread.
+pub struct OutputHub {
+    workers: Vec<Worker>,
+}
+
+impl OutputHub {
+    /// Starts one worker per channel; each queue holds `capacity` alerts.
+    pub fn new(channels: Vec<Box<dyn Channel>>, capacity: usize) -> Self {
+        let workers = channels
+            .into_iter()
+            .map(|mut ch| {
+                let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) =
+                    mpsc::sync_channel(capacity.max(1));
+                let stats = Arc::new(ChannelStats::default());
+                let s2 = stats.clone();
+                let name = ch.name();
+                let handle = std::thread::Builder::new()
+                    .name(format!("falco-rs-output-{name}"))
+                    .spawn(move || {
+                        for msg in rx {
+                            match msg {
+                                Msg::Line(line) => match ch.write(&line) {
+                                    Ok(()) => {
+                                        s2.written.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Err(e) => {
+                                        let n = s2.errors.fetch_add(1, Ordering::Relaxed);
+                                        if n < 10 || n.is_power_of_two() {
+                                            eprintln!(
+                                                "falco-rs: {name} output error (#{}): {e}",
+                                                n + 1
+                                            );
+                                        }
+                                    }
+                                },
+                                Msg::Flush(ack) => {
+                                    ch.flush();
+                                    let _ = ack.send(());
+                                }
+                                Msg::Reopen => ch.reopen(),
+                            }
+                        }
+                        ch.flush();
+                    })
+                    .unwrap_or_else(|e| panic!("cannot start the {name} output thread: {e}"));
+                Worker {
+                    name,
+                    tx,
+                    stats,
+                    handle,
+                }
+            })
+            .collect();
+        OutputHub { workers }
+    }
+
+    /// Whether any channel is enabled.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+
+    /// Queues one alert for every channel; a full queue drops it for that channel only,
+    /// counted and reported.
+    pub fn emit(&self, line: OutputLine) {
+        for w in &self.workers {
+            match w.tx.try_send(Msg::Line(line.clone())) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    let n = w.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    if n < 10 || n.is_power_of_two() {
+                        eprintln!(
+                            "falco-rs: {} output queue full, alert dropped (#{} dropped)",
+                            w.name,
+                            n + 1
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until every channel has written what was queued so far and flushed.
+    pub fn flush(&self) {
+        let acks: Vec<_> = self
+            .workers
+            .iter()
+            .filter_map(|w| {
+                let (tx, rx) = mpsc::channel();
+                w.tx.send(Msg::Flush(tx)).ok().map(|_| rx)
+            })
+            .collect();
+        for rx in acks {
+            let _ = rx.recv();
+        }
+    }
+
+    /// Asks file and program channels to reopen (SIGUSR1).
+    pub fn reopen(&self) {
+        for w in &self.workers {
+            let _ = w.tx.send(Msg::Reopen);
+        }
+    }
+
+    /// Per-channel counters.
+    pub fn stats(&self) -> Vec<(&'static str, Arc<ChannelStats>)> {
+        self.workers
+            .iter()
+            .map(|w| (w.name, w.stats.clone()))
+            .collect()
+    }
+
+    /// Drains every queue and stops the workers. Returns alerts dropped or failed.
+    pub fn shutdown(self) -> u64 {
+        let mut lost = 0;
+        for w in self.workers {
+            drop(w.tx);
+            let _ = w.handle.join();
+            lost +=
+                w.stats.dropped.load(Ordering::Relaxed) + w.stats.errors.load(Ordering::Relaxed);
+        }
+        lost
+    }
+}
+
+/// The engine's handle on the output channels: queues alerts to the [`OutputHub`] and
+/// tracks alerts that could not be delivered.
 pub struct Outputs {
-    /// `file_output`.
-    pub file: Option<FileOutput>,
-    /// `stdout_output`.
-    pub stdout: Option<StdoutOutput>,
-    /// Write errors so far (each is also reported on stderr once).
+    hub: OutputHub,
+    /// Alerts dropped or failed so far (updated by [`Outputs::flush`]).
     pub errors: u64,
 }
 
+impl Default for Outputs {
+    fn default() -> Self {
+        Outputs::new(Vec::new(), 1)
+    }
+}
+
 impl Outputs {
+    /// Starts the channels, each with a queue of `capacity` alerts.
+    pub fn new(channels: Vec<Box<dyn Channel>>, capacity: usize) -> Self {
+        Outputs {
+            hub: OutputHub::new(channels, capacity),
+            errors: 0,
+        }
+    }
+
     /// Whether at least one channel is enabled.
     pub fn any_enabled(&self) -> bool {
-        self.file.is_some() || self.stdout.is_some()
+        !self.hub.is_empty()
     }
 
-    /// Writes one rendered alert to every channel. Errors are counted and reported,
-    /// never silently dropped.
+    /// Queues one alert with syslog severity Notice.
     pub fn emit(&mut self, line: &str) {
-        if let Some(f) = self.file.as_mut() {
-            if let Err(e) = f.write(line) {
-                self.errors += 1;
-                eprintln!("Error writing to file output {}: {e}", f.path.display());
-            }
-        }
-        if let Some(s) = self.stdout.as_mut() {
-            if let Err(e) = s.write(line) {
-                if e.kind() != io::ErrorKind::BrokenPipe {
-                    self.errors += 1;
-                    eprintln!("Error writing to stdout: {e}");
-                }
-            }
-        }
+        self.emit_alert(line, 5);
     }
 
-    /// Flushes buffered channels.
+    /// Queues one alert with its syslog severity (the rule priority number).
+    pub fn emit_alert(&mut self, line: &str, severity: u8) {
+        self.hub.emit(OutputLine {
+            text: Arc::from(line),
+            severity,
+        });
+    }
+
+    /// Waits until every queued alert is written and flushed; updates `errors`.
     pub fn flush(&mut self) {
-        if let Some(f) = self.file.as_mut().and_then(|f| f.file.as_mut()) {
-            let _ = f.flush();
-        }
-        if let Some(s) = self.stdout.as_mut() {
-            let _ = s.out.flush();
-        }
+        self.hub.flush();
+        self.errors = self
+            .hub
+            .stats()
+            .iter()
+            .map(|(_, s)| s.dropped.load(Ordering::Relaxed) + s.errors.load(Ordering::Relaxed))
+            .sum();
+    }
+
+    /// Reopens file and program channels.
+    pub fn reopen(&self) {
+        self.hub.reopen();
+    }
+
+    /// Per-channel counters.
+    pub fn stats(&self) -> Vec<(&'static str, Arc<ChannelStats>)> {
+        self.hub.stats()
     }
 }

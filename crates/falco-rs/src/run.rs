@@ -11,7 +11,10 @@ use crate::ruleset::{
 };
 use anyhow::{anyhow, bail, Result};
 use falco_rs_k8saudit::{K8sAuditCatalog, ParseOptions};
-use falco_rs_output::{AlertFormat, FileOutput, Outputs, StdoutOutput};
+use falco_rs_output::{
+    AlertFormat, Channel, FileChannel, HttpChannel, HttpSettings, Outputs, ProgramChannel,
+    StdoutChannel, SyslogChannel,
+};
 use falco_rs_rules::model::Priority;
 use falco_rs_sources::cloudwatch::{self, EksConfig};
 use falco_rs_sources::dedup::DedupWindow;
@@ -277,24 +280,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 
     // Outputs.
-    let buffered = config.bool_or("buffered_outputs", false);
-    let mut outputs = Outputs::default();
-    if config.bool_or("file_output.enabled", false) {
-        let filename = config.str("file_output.filename").ok_or_else(|| {
-            anyhow!("file_output.filename is required when file_output is enabled")
-        })?;
-        outputs.file = Some(FileOutput::new(
-            filename.into(),
-            config.bool_or("file_output.keep_alive", false),
-            buffered,
-        ));
-    }
-    if config.bool_or("stdout_output.enabled", false) {
-        outputs.stdout = Some(StdoutOutput::new(buffered));
-    }
-    if !outputs.any_enabled() {
-        bail!("No output configured, please make sure at least one output is enabled");
-    }
+    let fmt_json = config.bool_or("json_output", false);
+    let outputs = build_outputs(&config, fmt_json)?;
     let fmt = AlertFormat {
         json: config.bool_or("json_output", false),
         include_output: config.bool_or("json_include_output_property", true),
@@ -609,6 +596,124 @@ fn eks_config(open_params: &str, init: &serde_json::Value) -> Result<EksConfig> 
         .and_then(|v| v.as_i64())
         .map(|n| n.clamp(1, 10_000) as i32);
     Ok(cfg)
+}
+
+/// The output channels enabled in falco.yaml, in Falco's order (file, stdout, syslog,
+/// program, http), each behind its own queue of `outputs_queue.capacity` alerts
+/// (0, Falco's "unbounded", means 100,000 here: memory stays bounded).
+fn build_outputs(config: &Config, json: bool) -> Result<Outputs> {
+    let buffered = config.bool_or("buffered_outputs", false);
+    let mut channels: Vec<Box<dyn Channel>> = Vec::new();
+    if config.bool_or("file_output.enabled", false) {
+        let filename = config.str("file_output.filename").ok_or_else(|| {
+            anyhow!("file_output.filename is required when file_output is enabled")
+        })?;
+        channels.push(Box::new(FileChannel::new(
+            filename.into(),
+            config.bool_or("file_output.keep_alive", false),
+            buffered,
+        )));
+    }
+    if config.bool_or("stdout_output.enabled", false) {
+        channels.push(Box::new(StdoutChannel::new(buffered)));
+    }
+    if config.bool_or("syslog_output.enabled", false) {
+        let path = config
+            .str("syslog_output.socket")
+            .unwrap_or_else(|| "/dev/log".into());
+        channels.push(Box::new(SyslogChannel::new(path.into())));
+    }
+    if config.bool_or("program_output.enabled", false) {
+        let program = config.str("program_output.program").ok_or_else(|| {
+            anyhow!("program_output.program is required when program_output is enabled")
+        })?;
+        channels.push(Box::new(ProgramChannel::new(
+            program,
+            config.bool_or("program_output.keep_alive", false),
+            buffered,
+        )));
+    }
+    if config.bool_or("http_output.enabled", false) {
+        let url = config
+            .str("http_output.url")
+            .map(|u| u.trim().trim_matches('"').to_string())
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| anyhow!("http_output.url is required when http_output is enabled"))?;
+        let mut ca_files: Vec<std::path::PathBuf> = Vec::new();
+        for key in ["http_output.ca_cert", "http_output.ca_bundle"] {
+            if let Some(f) = config.str(key).filter(|f| !f.is_empty()) {
+                ca_files.push(f.into());
+            }
+        }
+        if let Some(dir) = config
+            .str("http_output.ca_path")
+            .filter(|d| !d.is_empty() && d != "/etc/ssl/certs/")
+        {
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                ca_files.extend(
+                    rd.filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.is_file()),
+                );
+            }
+        }
+        let client_cert = if config.bool_or("http_output.mtls", false) {
+            Some((
+                config
+                    .str("http_output.client_cert")
+                    .unwrap_or_else(|| "/etc/ssl/certs/client.crt".into())
+                    .into(),
+                config
+                    .str("http_output.client_key")
+                    .unwrap_or_else(|| "/etc/ssl/certs/client.key".into())
+                    .into(),
+            ))
+        } else {
+            None
+        };
+        let settings = HttpSettings {
+            url,
+            user_agent: config
+                .str("http_output.user_agent")
+                .unwrap_or_else(|| "falcosecurity/falco".into()),
+            insecure: config.bool_or("http_output.insecure", false),
+            ca_files,
+            client_cert,
+            compress: config.bool_or("http_output.compress_uploads", false),
+            echo: config.bool_or("http_output.echo", false),
+            content_type: if json {
+                "application/json"
+            } else {
+                "text/plain"
+            }
+            .into(),
+            max_attempts: json_usize(
+                config
+                    .get("http_output")
+                    .unwrap_or(&serde_json::Value::Null),
+                "max_attempts",
+                5,
+            ) as u32,
+        };
+        channels.push(Box::new(
+            HttpChannel::new(settings).map_err(|e| anyhow!("http_output: {e}"))?,
+        ));
+    }
+    if channels.is_empty() {
+        bail!("No output configured, please make sure at least one output is enabled");
+    }
+    let capacity = match config.get("outputs_queue").and_then(|q| q.get("capacity")) {
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(0),
+        None => 0,
+    };
+    let capacity = if capacity == 0 {
+        100_000
+    } else {
+        capacity as usize
+    };
+    Ok(Outputs::new(channels, capacity))
 }
 
 /// `init_config` as a YAML map or a JSON string; empty means defaults.
