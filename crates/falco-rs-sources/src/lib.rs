@@ -7,6 +7,7 @@
 //!   optional bearer-token and client-certificate authentication.
 //! * [`dedup`]: a bounded window that drops re-delivered events (apiserver retries).
 
+pub mod admin;
 pub mod cloudwatch;
 pub mod dedup;
 pub mod queue;

@@ -132,6 +132,14 @@ impl EventQueue {
     }
 }
 
+impl QueueReceiver {
+    /// A probe reporting the number of queued events (for metrics).
+    pub fn depth_probe(&self) -> impl Fn() -> usize + Send + 'static {
+        let q = self.queued.clone();
+        move || q.load(Ordering::Acquire)
+    }
+}
+
 impl Iterator for QueueReceiver {
     type Item = Batch;
 

@@ -131,6 +131,39 @@ pub struct WebhookStats {
     pub client_errors: AtomicU64,
     /// Requests answered 503 because the queue was full.
     pub overloaded: AtomicU64,
+    /// Latency of requests on the audit path, from headers received to response.
+    pub latency: LatencyHistogram,
+}
+
+/// Upper bounds (seconds) of the request latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 11] = [
+    0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// A Prometheus-style cumulative histogram of request latencies.
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    /// Counts per bucket of [`LATENCY_BUCKETS`] (non-cumulative; the last slot is +Inf).
+    pub buckets: [AtomicU64; 12],
+    /// Sum of observed latencies in microseconds.
+    pub sum_micros: AtomicU64,
+    /// Observations.
+    pub count: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Records one observation.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 struct State {
@@ -180,7 +213,8 @@ impl WebhookServer {
     }
 }
 
-fn load_tls(cfg: &TlsConfig) -> Result<TlsAcceptor, String> {
+/// Builds a TLS acceptor from a cert+key PEM and an optional client CA bundle.
+pub(crate) fn load_tls(cfg: &TlsConfig) -> Result<TlsAcceptor, String> {
     let pem = std::fs::read(&cfg.cert_key_pem).map_err(|e| {
         format!(
             "cannot read sslCertificate {}: {e}",
@@ -343,7 +377,18 @@ async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
-                let service = service_fn(move |req| handle(req, state.clone(), peer));
+                let service = service_fn(move |req| {
+                    let state = state.clone();
+                    async move {
+                        let started = std::time::Instant::now();
+                        let audit_path = req.uri().path() == state.path;
+                        let resp = handle(req, state.clone(), peer).await;
+                        if audit_path {
+                            state.stats.latency.observe(started.elapsed());
+                        }
+                        resp
+                    }
+                });
                 let builder = auto::Builder::new(TokioExecutor::new());
                 match &tls {
                     None => {

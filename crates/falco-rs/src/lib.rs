@@ -4,6 +4,9 @@
 pub mod cli;
 pub mod config;
 pub mod detector;
+pub mod metrics;
+pub mod introspect;
 pub mod replay;
+pub mod rule_index;
 pub mod ruleset;
 pub mod run;

@@ -4,25 +4,28 @@
 use crate::cli::Cli;
 use crate::config::Config;
 use crate::detector::Detector;
+use crate::metrics::Metrics;
 use crate::replay::{replay, ReplayStats};
 use crate::ruleset::{
     append_outputs, check_plugin_requirements, expand_rules_paths, load_rules, selections,
     ActiveRules, RulesSource, BUILTIN_PLUGINS, ENGINE_VERSION,
 };
 use anyhow::{anyhow, bail, Result};
-use falco_rs_k8saudit::{K8sAuditCatalog, ParseOptions};
+use falco_rs_k8saudit::ParseOptions;
 use falco_rs_output::{
     AlertFormat, Channel, FileChannel, HttpChannel, HttpSettings, Outputs, ProgramChannel,
     StdoutChannel, SyslogChannel,
 };
 use falco_rs_rules::model::Priority;
+use falco_rs_sources::admin;
 use falco_rs_sources::cloudwatch::{self, EksConfig};
 use falco_rs_sources::dedup::DedupWindow;
 use falco_rs_sources::queue::{EventQueue, QueueReceiver};
 use falco_rs_sources::webhook::{self, TlsConfig, WebhookConfig};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The default ruleset embedded in the binary.
 pub const EMBEDDED_RULES: &str = include_str!("../../../rules/k8s_audit_rules.yaml");
@@ -129,53 +132,10 @@ fn rules_sources(cli: &Cli, config: &Config) -> Result<Vec<RulesSource>> {
     files
         .into_iter()
         .map(|f| {
-            let content = std::fs::read_to_string(&f)
-                .map_err(|_| anyhow!("Could not open file {f} for reading"))?;
+            let content = crate::introspect::read_rules_file(&f)?;
             Ok(RulesSource { name: f, content })
         })
         .collect()
-}
-
-fn validate(cli: &Cli, config: &Config) -> Result<ExitCode> {
-    let json = config.bool_or("json_output", false);
-    let mut sources = Vec::new();
-    for f in &cli.validate {
-        let content = std::fs::read_to_string(f)
-            .map_err(|_| anyhow!("Could not open file {f} for reading"))?;
-        sources.push(RulesSource {
-            name: f.clone(),
-            content,
-        });
-    }
-    let appends = append_outputs(config);
-    let (_, results) = load_rules(&sources, &appends, true, |_| {});
-    let all_ok = results.iter().all(|r| r.successful());
-    if json {
-        let v = serde_json::json!({
-            "falco_load_results": results.iter().map(|r| r.to_json()).collect::<Vec<_>>()
-        });
-        println!("{v}");
-    } else {
-        let blocks: Vec<String> = results
-            .iter()
-            .map(|r| {
-                if r.successful() && !r.warnings.is_empty() {
-                    eprintln!("{}", r.verbose());
-                    r.summary()
-                } else {
-                    r.verbose()
-                }
-            })
-            .collect();
-        println!("{}", blocks.join("\n"));
-    }
-    if all_ok {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        let summary: Vec<String> = results.iter().map(|r| r.summary()).collect();
-        eprintln!("Error: {}", summary.join("\n"));
-        Ok(ExitCode::FAILURE)
-    }
 }
 
 /// Runs falco-rs with parsed options.
@@ -192,17 +152,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         config.apply_override("buffered_outputs=false")?;
     }
     if let Some(src) = &cli.list_fields {
-        if !src.is_empty() && src != crate::ruleset::SOURCE {
-            bail!("Event source '{src}' is not available: falco-rs only serves k8s_audit");
-        }
-        for d in K8sAuditCatalog::field_docs() {
-            if cli.names_only {
-                println!("{}", d.name);
-            } else {
-                println!("{:<60} {}", format!("{}{}", d.name, d.arg), d.desc);
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
+        return crate::introspect::list_fields(&cli, src);
     }
     for s in cli.enable_source.iter().chain(&cli.disable_source) {
         if s != crate::ruleset::SOURCE {
@@ -216,7 +166,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         plugin_names.push("json".into());
     }
     if !cli.validate.is_empty() {
-        return validate(&cli, &config);
+        return crate::introspect::validate(&cli, &config);
     }
 
     let min_priority_text = config.str("priority").unwrap_or_else(|| "debug".into());
@@ -236,6 +186,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
     let sources = rules_sources(&cli, &config)?;
     let appends = append_outputs(&config);
+    let load_started = std::time::Instant::now();
     let (loaded, results) = load_rules(&sources, &appends, false, |res| {
         if res.successful() && !res.warnings.is_empty() {
             eprintln!("{}", res.verbose());
@@ -262,18 +213,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let active = ActiveRules::build(&loaded.compiled, min_priority, &selections);
 
     if cli.list_rules || cli.describe_rule.is_some() {
-        let rules = &loaded.compiled.rules;
-        if let Some(name) = &cli.describe_rule {
-            let Some(r) = rules.iter().find(|r| &r.name == name) else {
-                bail!("Rule '{name}' not found");
-            };
-            println!("{}\n{}", r.name, r.desc);
-        } else {
-            for r in rules {
-                println!("{:<50} {}", r.name, r.desc.trim());
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
+        return crate::introspect::describe_rules(&cli, &config, &loaded);
     }
     if cli.dry_run {
         return Ok(ExitCode::SUCCESS);
@@ -298,6 +238,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
     // Source.
     let source = select_source(&cli, &plugins, &config)?;
+    let metrics = Metrics::new();
+    metrics
+        .rules_loaded
+        .store(loaded.compiled.rules.len() as u64, Ordering::Relaxed);
+    metrics
+        .rules_load_micros
+        .store(load_started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    if let Ok(mut o) = metrics.outputs.lock() {
+        *o = outputs.stats();
+    }
+    let live = !matches!(source, Source::Replay { .. });
+    let ready = Arc::new(AtomicBool::new(false));
+    let admin = if live && config.bool_or("webserver.enabled", false) {
+        Some(start_webserver(&config, metrics.clone(), ready.clone())?)
+    } else {
+        None
+    };
     let rules = &loaded.compiled.rules;
     let mut detector = Detector::new(
         rules,
@@ -351,8 +308,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 server.local_addr()
             );
             let stats = server.stats();
+            if let Ok(mut w) = metrics.webhook.lock() {
+                *w = Some(stats.clone());
+            }
+            set_queue_depth(&metrics, &receiver);
+            ready.store(true, Ordering::SeqCst);
             let mut dedup = DedupWindow::new(dedup_window);
-            consume(receiver, &mut detector, Some(&mut dedup));
+            consume(receiver, &mut detector, Some(&mut dedup), &metrics);
             server.join();
             eprintln!(
                 "falco-rs: webhook stopped: {} requests, {} events accepted, {} duplicates skipped, {} items rejected, {} client errors, {} overload answers (503)",
@@ -375,7 +337,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 cloudwatch::start(ecfg, queue).map_err(|e| anyhow!("k8saudit-eks: {e}"))?;
             eprintln!("falco-rs: k8saudit-eks polling {}", groups.join(", "));
             let stats = source.stats();
-            consume(receiver, &mut detector, None);
+            if let Ok(mut e) = metrics.eks.lock() {
+                *e = Some(stats.clone());
+            }
+            set_queue_depth(&metrics, &receiver);
+            ready.store(true, Ordering::SeqCst);
+            consume(receiver, &mut detector, None, &metrics);
             source.join();
             eprintln!(
                 "falco-rs: k8saudit-eks stopped: {} polls, {} pages, {} events, {} duplicates skipped, {} truncated, {} malformed, {} AWS errors retried",
@@ -390,6 +357,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     let errors = detector.finish();
+    if let Some(a) = admin {
+        a.shutdown();
+    }
     if errors > 0 {
         bail!("{errors} alerts could not be written to an output");
     }
@@ -402,6 +372,7 @@ fn consume(
     receiver: QueueReceiver,
     detector: &mut Detector<'_>,
     mut dedup: Option<&mut DedupWindow>,
+    metrics: &Metrics,
 ) {
     let mut stopped = false;
     for mut batch in receiver {
@@ -412,15 +383,84 @@ fn consume(
             if let (Some(d), Some(id)) = (dedup.as_deref_mut(), ev.audit_id()) {
                 let key = format!("{id}\u{1f}{}", ev.stage().unwrap_or(""));
                 if !d.first_time(&key) {
+                    metrics.events_duplicate.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
             }
+            metrics.events_evaluated.fetch_add(1, Ordering::Relaxed);
             if detector.process(ev).is_break() {
                 stopped = true;
                 break;
             }
         }
     }
+}
+
+/// Registers the queue depth gauge.
+fn set_queue_depth(metrics: &Metrics, receiver: &QueueReceiver) {
+    let depth = receiver.depth_probe();
+    if let Ok(mut q) = metrics.queue_depth.lock() {
+        *q = Some(Box::new(move || depth()));
+    }
+}
+
+/// Starts Falco's `webserver` block: /healthz, /readyz, /versions and, with
+/// `webserver.prometheus_metrics_enabled` and `metrics.enabled`, /metrics.
+fn start_webserver(
+    config: &Config,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+) -> Result<admin::AdminServer> {
+    let address = config
+        .str("webserver.listen_address")
+        .unwrap_or_else(|| "0.0.0.0".into());
+    let port = config
+        .get("webserver.listen_port")
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(8765);
+    let ip: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| anyhow!("webserver.listen_address must be an IP address, got '{address}'"))?;
+    let tls = config
+        .bool_or("webserver.ssl_enabled", false)
+        .then(|| TlsConfig {
+            cert_key_pem: config
+                .str("webserver.ssl_certificate")
+                .unwrap_or_else(|| "/etc/falco/falco.pem".into())
+                .into(),
+            client_ca: None,
+        });
+    let metrics_on = config.bool_or("webserver.prometheus_metrics_enabled", false)
+        && config.bool_or("metrics.enabled", false);
+    let versions = serde_json::json!({
+        "falco_rs_version": env!("CARGO_PKG_VERSION"),
+        "engine_version": ENGINE_VERSION.to_string(),
+        "engine_version_semver": ENGINE_VERSION.to_string(),
+        "plugins": BUILTIN_PLUGINS.iter().map(|(n, v)| (n.to_string(), serde_json::Value::String(v.to_string()))).collect::<serde_json::Map<_, _>>(),
+    })
+    .to_string();
+    let render: Option<Arc<dyn Fn() -> String + Send + Sync>> = if metrics_on {
+        let m = metrics.clone();
+        Some(Arc::new(move || m.render()))
+    } else {
+        None
+    };
+    let server = admin::start(admin::AdminConfig {
+        listen: std::net::SocketAddr::new(ip, port as u16),
+        healthz_path: config
+            .str("webserver.k8s_healthz_endpoint")
+            .unwrap_or_else(|| "/healthz".into()),
+        tls,
+        versions,
+        metrics: render,
+        ready: Arc::new(move || ready.load(Ordering::SeqCst)),
+    })
+    .map_err(|e| anyhow!("webserver: {e}"))?;
+    eprintln!("falco-rs: webserver listening on {}", server.local_addr());
+    Ok(server)
 }
 
 /// Events the EKS poller may queue ahead of the engine (one page at a time in practice).

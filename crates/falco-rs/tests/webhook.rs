@@ -47,6 +47,7 @@ fn event_list(events: &[String]) -> String {
 struct Server {
     child: Child,
     addr: String,
+    admin: Arc<Mutex<Option<String>>>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<std::thread::JoinHandle<()>>,
@@ -75,8 +76,19 @@ impl Server {
         let err_pipe = child.stderr.take().expect("stderr");
         let out_pipe = child.stdout.take().expect("stdout");
         let e2 = stderr.clone();
+        let admin = Arc::new(Mutex::new(None));
+        let a2 = admin.clone();
         let r1 = std::thread::spawn(move || {
             for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("webserver listening on ") {
+                    if let Ok(mut a) = a2.lock() {
+                        *a = Some(
+                            line[i + "webserver listening on ".len()..]
+                                .trim()
+                                .to_string(),
+                        );
+                    }
+                }
                 if let Some(i) = line.find("webhook listening on ") {
                     let url = &line[i + "webhook listening on ".len()..];
                     let hostport = url
@@ -115,6 +127,7 @@ impl Server {
         Server {
             child,
             addr,
+            admin,
             stdout,
             stderr,
             readers: vec![r1, r2],
@@ -572,4 +585,113 @@ fn https_and_client_certificates() {
     assert_eq!(code, 0);
     assert_eq!(alert_rules(&out), vec!["Create Privileged Pod"]);
     assert!(err.contains("TLS handshake"), "{err}");
+}
+
+/// Parses Prometheus text exposition into (series, value); fails on malformed lines.
+fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP ") || line.starts_with("# TYPE ") {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        let name_end = series.find('{').unwrap_or(series.len());
+        assert!(
+            series[..name_end]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad metric name in {line:?}"
+        );
+        if name_end < series.len() {
+            assert!(series.ends_with('}'), "bad labels in {line:?}");
+        }
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        out.insert(series.to_string(), v);
+    }
+    out
+}
+
+#[test]
+fn webserver_serves_health_versions_and_metrics_matching_the_run() {
+    let server = Server::start(
+        "http",
+        &[
+            "-o",
+            "webserver.enabled=true",
+            "-o",
+            "webserver.listen_address=127.0.0.1",
+            "-o",
+            "webserver.listen_port=0",
+            "-o",
+            "webserver.prometheus_metrics_enabled=true",
+            "-o",
+            "metrics.enabled=true",
+        ],
+        &[],
+    );
+    let admin = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(a) = server.admin.lock().ok().and_then(|a| a.clone()) {
+                break a;
+            }
+            assert!(Instant::now() < deadline, "webserver did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let events: Vec<String> = (0..3).map(|i| privileged_event(90_000 + i)).collect();
+    assert_eq!(post(&server.addr, &event_list(&events)).status, 200);
+    assert_eq!(post(&server.addr, &event_list(&events[..1])).status, 200); // a retry
+    assert_eq!(post(&server.addr, "{oops").status, 400);
+    let h = http(&admin, "GET", "/healthz", &[], "");
+    assert_eq!((h.status, h.body.as_str()), (200, r#"{"status": "ok"}"#));
+    assert_eq!(http(&admin, "GET", "/readyz", &[], "").status, 200);
+    let v = http(&admin, "GET", "/versions", &[], "");
+    let versions: serde_json::Value = serde_json::from_str(&v.body).expect("versions json");
+    assert_eq!(versions["engine_version"], "0.62.0");
+    // The engine evaluates asynchronously: poll until the counters settle.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let m = parse_prometheus(&http(&admin, "GET", "/metrics", &[], "").body);
+        if m.get("falco_rs_events_evaluated_total{source=\"k8s_audit\"}") == Some(&3.0)
+            || Instant::now() > deadline
+        {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        metrics["falco_rs_events_evaluated_total{source=\"k8s_audit\"}"],
+        3.0
+    );
+    assert_eq!(
+        metrics["falco_rs_events_duplicate_total{source=\"k8s_audit\"}"],
+        1.0
+    );
+    assert_eq!(metrics["falco_rs_webhook_requests_total"], 3.0);
+    assert_eq!(
+        metrics["falco_rs_events_received_total{source=\"webhook\"}"],
+        4.0
+    );
+    assert_eq!(metrics["falco_rs_webhook_client_errors_total"], 1.0);
+    assert_eq!(
+        metrics["falco_rs_webhook_request_duration_seconds_count"],
+        3.0
+    );
+    assert_eq!(
+        metrics["falco_rs_webhook_request_duration_seconds_bucket{le=\"+Inf\"}"],
+        3.0
+    );
+    assert_eq!(metrics["falco_rs_rules_loaded"], 48.0);
+    assert_eq!(
+        metrics["falco_rs_output_alerts_total{output=\"stdout\"}"],
+        3.0
+    );
+    let (code, out, _) = server.stop();
+    assert_eq!(code, 0);
+    assert_eq!(alert_rules(&out).len(), 3);
 }
