@@ -462,10 +462,7 @@ impl OutputHub {
                                     Err(e) => {
                                         let n = s2.errors.fetch_add(1, Ordering::Relaxed);
                                         if n < 10 || n.is_power_of_two() {
-                                            eprintln!(
-                                                "falco-rs: {name} output error (#{}): {e}",
-                                                n + 1
-                                            );
+                                            log::error!("{name} output error (#{}): {e}", n + 1);
                                         }
                                     }
                                 },
@@ -504,8 +501,8 @@ impl OutputHub {
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     let n = w.stats.dropped.fetch_add(1, Ordering::Relaxed);
                     if n < 10 || n.is_power_of_two() {
-                        eprintln!(
-                            "falco-rs: {} output queue full, alert dropped (#{} dropped)",
+                        log::error!(
+                            "{} output queue full, alert dropped (#{} dropped)",
                             w.name,
                             n + 1
                         );

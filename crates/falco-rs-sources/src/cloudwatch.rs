@@ -255,8 +255,8 @@ async fn wait_for_signal() {
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
-                    _ = term.recv() => eprintln!("falco-rs: SIGTERM received, stopping the EKS source"),
-                    _ = tokio::signal::ctrl_c() => eprintln!("falco-rs: SIGINT received, stopping the EKS source"),
+                    _ = term.recv() => log::info!("SIGTERM received, stopping the EKS source"),
+                    _ = tokio::signal::ctrl_c() => log::info!("SIGINT received, stopping the EKS source"),
                 }
             }
             Err(_) => {
@@ -332,7 +332,7 @@ impl Poller {
                 }
                 if let Err(e) = self.poll_group(&log_group(c)).await {
                     self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("falco-rs: k8saudit-eks: {}: {e}; retrying", log_group(c));
+                    log::warn!("k8saudit-eks: {}: {e}; retrying", log_group(c));
                     failed = true;
                 }
             }
@@ -420,15 +420,15 @@ impl Poller {
                         .map(|i| &msg[i + 11..])
                         .and_then(|r| r.split('"').next())
                         .unwrap_or("?");
-                    eprintln!(
-                        "falco-rs: ALERT k8saudit-eks: audit event auditID={audit_id} (stream {stream}, eventId {id}) was truncated by CloudWatch and cannot be evaluated"
+                    log::error!(
+                        "ALERT k8saudit-eks: audit event auditID={audit_id} (stream {stream}, eventId {id}) was truncated by CloudWatch and cannot be evaluated"
                     );
                     continue;
                 }
                 let out = parse_payload(msg.as_bytes(), &opts);
                 for err in &out.errors {
                     self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("falco-rs: k8saudit-eks: {stream} eventId {id}: {err}");
+                    log::warn!("k8saudit-eks: {stream} eventId {id}: {err}");
                 }
                 events.extend(out.events);
             }

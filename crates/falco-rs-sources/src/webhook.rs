@@ -308,7 +308,7 @@ pub fn start(cfg: WebhookConfig, queue: EventQueue) -> Result<WebhookServer, Str
                 let listener = match TcpListener::from_std(std_listener) {
                     Ok(l) => l,
                     Err(e) => {
-                        eprintln!("webhook: cannot use listener: {e}");
+                        log::error!("webhook: cannot use listener: {e}");
                         return;
                     }
                 };
@@ -341,8 +341,8 @@ async fn shutdown_signal(stop: oneshot::Receiver<()>, handle_signals: bool) {
         };
         tokio::select! {
             _ = stop => {}
-            _ = term.recv() => eprintln!("falco-rs: SIGTERM received, draining"),
-            _ = tokio::signal::ctrl_c() => eprintln!("falco-rs: SIGINT received, draining"),
+            _ = term.recv() => log::info!("SIGTERM received, draining"),
+            _ = tokio::signal::ctrl_c() => log::info!("SIGINT received, draining"),
         }
     }
     #[cfg(not(unix))]
@@ -370,7 +370,7 @@ async fn serve(
                 let (stream, peer) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
-                        eprintln!("webhook: accept error: {e}");
+                        log::warn!("webhook: accept error: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -405,11 +405,11 @@ async fn serve(
                             let tls_stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
                                 Ok(Ok(s)) => s,
                                 Ok(Err(e)) => {
-                                    eprintln!("webhook: TLS handshake with {peer} failed: {e}");
+                                    log::warn!("webhook: TLS handshake with {peer} failed: {e}");
                                     return;
                                 }
                                 Err(_) => {
-                                    eprintln!("webhook: TLS handshake with {peer} timed out");
+                                    log::warn!("webhook: TLS handshake with {peer} timed out");
                                     return;
                                 }
                             };
@@ -427,7 +427,7 @@ async fn serve(
         .await
         .is_err()
     {
-        eprintln!("webhook: in-flight requests did not finish within 30 s");
+        log::warn!("webhook: in-flight requests did not finish within 30 s");
     }
 }
 
@@ -479,7 +479,7 @@ async fn handle(
     stats.requests.fetch_add(1, Ordering::Relaxed);
     let reject = |status: StatusCode, msg: String| {
         stats.client_errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!("webhook: {peer}: {} {msg}", status.as_u16());
+        log::warn!("webhook: {peer}: {} {msg}", status.as_u16());
         text(status, format!("{msg}\n"))
     };
     if req.method() != Method::POST {
@@ -568,7 +568,7 @@ async fn handle(
         ));
     }
     for e in &outcome.errors {
-        eprintln!("webhook: {peer}: item skipped: {e}");
+        log::warn!("webhook: {peer}: item skipped: {e}");
     }
     stats
         .rejected_items

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod detector;
+pub mod logging;
 pub mod metrics;
 pub mod introspect;
 pub mod replay;

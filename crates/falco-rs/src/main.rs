@@ -5,6 +5,7 @@ use falco_rs::{cli, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    falco_rs::logging::init();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

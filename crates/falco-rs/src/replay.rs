@@ -75,7 +75,7 @@ pub fn replay(
             for err in &outcome.errors {
                 stats.malformed += 1;
                 if legacy {
-                    eprintln!(
+                    log::error!(
                         "Could not read k8s audit event line #{}, \"{}\": {}, stopping",
                         i + 1,
                         String::from_utf8_lossy(trimmed),
@@ -83,7 +83,7 @@ pub fn replay(
                     );
                     return Ok(());
                 }
-                eprintln!("{}:{}: {err}", file.display(), i + 1);
+                log::warn!("{}:{}: {err}", file.display(), i + 1);
             }
             for ev in outcome.events {
                 stats.events += 1;

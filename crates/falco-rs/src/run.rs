@@ -151,6 +151,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     if cli.unbuffered {
         config.apply_override("buffered_outputs=false")?;
     }
+    let level_name = config.str("log_level").unwrap_or_else(|| "info".into());
+    crate::logging::configure(crate::logging::LogSettings {
+        level: crate::logging::parse_level(&level_name)
+            .ok_or_else(|| anyhow!("Unknown log level: {level_name}"))?,
+        stderr: config.bool_or("log_stderr", true),
+        syslog: config.bool_or("log_syslog", false),
+        json: config.str("log_format").as_deref() == Some("json"),
+        iso8601: config.bool_or("time_format_iso_8601", false),
+    });
     if let Some(src) = &cli.list_fields {
         return crate::introspect::list_fields(&cli, src);
     }
@@ -189,7 +198,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let load_started = std::time::Instant::now();
     let (loaded, results) = load_rules(&sources, &appends, false, |res| {
         if res.successful() && !res.warnings.is_empty() {
-            eprintln!("{}", res.verbose());
+            log::warn!("{}", res.verbose().trim_end());
         }
     });
     let mut fatal: Option<String> = results
@@ -281,15 +290,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
             .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
             if replay_stats.malformed > 0 {
-                eprintln!(
-                    "falco-rs: {} malformed payloads or events were skipped (reported above)",
+                log::info!(
+                    "{} malformed payloads or events were skipped (reported above)",
                     replay_stats.malformed
                 );
             }
             if cli.verbose {
-                eprintln!(
+                log::info!(
                     "Events: {}, lines read: {}, malformed: {}",
-                    replay_stats.events, replay_stats.lines, replay_stats.malformed
+                    replay_stats.events,
+                    replay_stats.lines,
+                    replay_stats.malformed
                 );
             }
         }
@@ -303,8 +314,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let path = wcfg.path.clone();
             let server =
                 webhook::start(wcfg, queue).map_err(|e| anyhow!("k8saudit webhook: {e}"))?;
-            eprintln!(
-                "falco-rs: webhook listening on {scheme}://{}{path}",
+            log::info!(
+                "webhook listening on {scheme}://{}{path}",
                 server.local_addr()
             );
             let stats = server.stats();
@@ -316,8 +327,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut dedup = DedupWindow::new(dedup_window);
             consume(receiver, &mut detector, Some(&mut dedup), &metrics);
             server.join();
-            eprintln!(
-                "falco-rs: webhook stopped: {} requests, {} events accepted, {} duplicates skipped, {} items rejected, {} client errors, {} overload answers (503)",
+            log::info!(
+                "webhook stopped: {} requests, {} events accepted, {} duplicates skipped, {} items rejected, {} client errors, {} overload answers (503)",
                 stats.requests.load(Ordering::Relaxed),
                 stats.accepted_events.load(Ordering::Relaxed),
                 dedup.duplicates,
@@ -335,7 +346,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .collect();
             let source =
                 cloudwatch::start(ecfg, queue).map_err(|e| anyhow!("k8saudit-eks: {e}"))?;
-            eprintln!("falco-rs: k8saudit-eks polling {}", groups.join(", "));
+            log::info!("k8saudit-eks polling {}", groups.join(", "));
             let stats = source.stats();
             if let Ok(mut e) = metrics.eks.lock() {
                 *e = Some(stats.clone());
@@ -344,8 +355,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ready.store(true, Ordering::SeqCst);
             consume(receiver, &mut detector, None, &metrics);
             source.join();
-            eprintln!(
-                "falco-rs: k8saudit-eks stopped: {} polls, {} pages, {} events, {} duplicates skipped, {} truncated, {} malformed, {} AWS errors retried",
+            log::info!(
+                "k8saudit-eks stopped: {} polls, {} pages, {} events, {} duplicates skipped, {} truncated, {} malformed, {} AWS errors retried",
                 stats.polls.load(Ordering::Relaxed),
                 stats.pages.load(Ordering::Relaxed),
                 stats.events.load(Ordering::Relaxed),
@@ -459,7 +470,7 @@ fn start_webserver(
         ready: Arc::new(move || ready.load(Ordering::SeqCst)),
     })
     .map_err(|e| anyhow!("webserver: {e}"))?;
-    eprintln!("falco-rs: webserver listening on {}", server.local_addr());
+    log::info!("webserver listening on {}", server.local_addr());
     Ok(server)
 }
 
