@@ -543,15 +543,26 @@ impl OutputHub {
     }
 
     /// Drains every queue and stops the workers. Returns alerts dropped or failed.
-    pub fn shutdown(self) -> u64 {
+    pub fn shutdown(mut self) -> u64 {
+        self.drain()
+    }
+
+    fn drain(&mut self) -> u64 {
         let mut lost = 0;
-        for w in self.workers {
+        for w in self.workers.drain(..) {
             drop(w.tx);
             let _ = w.handle.join();
             lost +=
                 w.stats.dropped.load(Ordering::Relaxed) + w.stats.errors.load(Ordering::Relaxed);
         }
         lost
+    }
+}
+
+impl Drop for OutputHub {
+    /// Writes everything still queued before the channels go away.
+    fn drop(&mut self) {
+        self.drain();
     }
 }
 

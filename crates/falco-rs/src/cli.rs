@@ -4,8 +4,17 @@ use clap::Parser;
 
 /// Falco-compatible Kubernetes audit detection in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "falco-rs", version = None, disable_version_flag = true)]
+#[command(
+    name = "falco-rs",
+    version = None,
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// Extra commands beyond Falco's options.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Configuration file (default: the embedded configuration).
     #[arg(short = 'c', value_name = "PATH")]
     pub config: Option<String>,
@@ -50,6 +59,12 @@ pub struct Cli {
     #[arg(long = "list", value_name = "SOURCE", num_args = 0..=1, default_missing_value = "")]
     pub list_fields: Option<String>,
 
+    /// Output format: for -V `falco` (Falco's text, the default), `json` (Falco's
+    /// JSON, like json_output=true) or `human` (diagnostics with hints); for --list
+    /// `text` (default), `markdown` or `json`.
+    #[arg(long = "format", value_name = "FORMAT")]
+    pub format: Option<String>,
+
     /// With --list: names only.
     #[arg(short = 'N')]
     pub names_only: bool,
@@ -73,4 +88,11 @@ pub struct Cli {
     /// Print version information and exit.
     #[arg(long = "version")]
     pub version: bool,
+}
+
+/// falco-rs subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run rule tests: YAML files naming rules, events and the alerts they must raise.
+    Test(crate::testcmd::TestArgs),
 }

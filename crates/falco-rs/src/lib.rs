@@ -11,3 +11,4 @@ pub mod replay;
 pub mod rule_index;
 pub mod ruleset;
 pub mod run;
+pub mod testcmd;

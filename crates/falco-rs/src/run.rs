@@ -140,6 +140,9 @@ fn rules_sources(cli: &Cli, config: &Config) -> Result<Vec<RulesSource>> {
 
 /// Runs falco-rs with parsed options.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(crate::cli::Command::Test(args)) = &cli.command {
+        return crate::testcmd::run_tests(args);
+    }
     if cli.version {
         print_version();
         return Ok(ExitCode::SUCCESS);
