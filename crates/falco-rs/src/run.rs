@@ -414,7 +414,7 @@ fn consume(
 fn set_queue_depth(metrics: &Metrics, receiver: &QueueReceiver) {
     let depth = receiver.depth_probe();
     if let Ok(mut q) = metrics.queue_depth.lock() {
-        *q = Some(Box::new(move || depth()));
+        *q = Some(Box::new(depth));
     }
 }
 

@@ -72,7 +72,10 @@ fn stdout_alerts(out: &Output) -> Vec<String> {
 }
 
 /// A tiny HTTP receiver: answers `fail_first` requests with 503, then 200; records bodies.
-fn receiver(fail_first: usize) -> (u16, Arc<Mutex<Vec<(String, String)>>>, Arc<AtomicUsize>) {
+/// Bodies received, with their content type.
+type Bodies = Arc<Mutex<Vec<(String, String)>>>;
+
+fn receiver(fail_first: usize) -> (u16, Bodies, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let bodies = Arc::new(Mutex::new(Vec::new()));
