@@ -6,6 +6,7 @@ pub mod config;
 pub mod detector;
 pub mod logging;
 pub mod metrics;
+pub mod reload;
 pub mod introspect;
 pub mod replay;
 pub mod rule_index;
