@@ -19,7 +19,7 @@ mod program;
 mod regex_dialect;
 mod value;
 
-pub use cache::FieldCache;
+pub use cache::{CacheBuffers, FieldCache};
 pub use compile::{CompileError, CompileWarning, ProgramBuilder};
 pub use field::{EventView, FieldCatalog, FieldDoc, FieldMeta, FieldType};
 pub use format::OutputValue;

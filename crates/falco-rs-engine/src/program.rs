@@ -1,7 +1,10 @@
 //! The compiled program: field table, checks, per-rule bytecode, output formats; the VM
 //! and the tree-walking reference evaluator.
 
-use crate::cache::FieldCache;
+use crate::cache::{CacheBuffers, FieldCache};
+use crate::check::{Matcher, RawRhs, RhsCode};
+use falco_rs_syntax::Op;
+use std::collections::BTreeSet;
 use crate::check::CheckCode;
 use crate::field::{EventView, FieldMeta};
 use crate::format::{OutputFormat, OutputValue};
@@ -63,6 +66,68 @@ impl Program {
     /// A fresh per-event field cache.
     pub fn new_cache(&self) -> FieldCache<'_> {
         FieldCache::new(&self.fields)
+    }
+
+    /// A per-event field cache reusing the allocations of an earlier one
+    /// (see [`FieldCache::into_buffers`]).
+    pub fn cache_with(&self, buffers: CacheBuffers) -> FieldCache<'_> {
+        FieldCache::from_buffers(&self.fields, buffers)
+    }
+
+    /// The values a plain, single-valued field `name` (no argument, no transformer) must
+    /// equal for `filter` to be true, when the condition requires it: `Some(set)` means
+    /// "true only if the field is extracted with one value in `set`". `None` when the
+    /// condition does not constrain the field (or the analysis cannot tell). Conservative:
+    /// only `=` and `in` against constants, combined through `and` (intersection) and `or`
+    /// (union, when every branch is constrained); `not` forgets everything.
+    pub fn required_values(&self, filter: FilterId, name: &str) -> Option<BTreeSet<String>> {
+        let f = self.filters.get(filter.0 as usize)?;
+        self.ir_required(&f.ir, name)
+    }
+
+    fn ir_required(&self, ir: &Ir, name: &str) -> Option<BTreeSet<String>> {
+        match ir {
+            Ir::Check(i) => self.check_required(*i, name),
+            Ir::Not(_) => None,
+            Ir::And(children) => {
+                let mut acc: Option<BTreeSet<String>> = None;
+                for c in children {
+                    if let Some(s) = self.ir_required(c, name) {
+                        acc = Some(match acc {
+                            None => s,
+                            Some(a) => a.intersection(&s).cloned().collect(),
+                        });
+                    }
+                }
+                acc
+            }
+            Ir::Or(children) => {
+                let mut acc = BTreeSet::new();
+                for c in children {
+                    acc.extend(self.ir_required(c, name)?);
+                }
+                Some(acc)
+            }
+        }
+    }
+
+    fn check_required(&self, i: u32, name: &str) -> Option<BTreeSet<String>> {
+        let c = self.checks.get(i as usize)?;
+        let slot = c.lhs.as_slot()?;
+        let meta = self.fields.get(slot as usize)?;
+        if meta.name != name || meta.arg.is_some() || meta.is_list || c.lhs_type.is_list {
+            return None;
+        }
+        if meta.ty.is_numeric() {
+            return None;
+        }
+        match (&c.op, &c.rhs, &c.raw) {
+            (Op::Eq, RhsCode::Scalar(Matcher::StrEq(v)), _) => {
+                Some(std::iter::once(v.to_string()).collect())
+            }
+            (Op::In, RhsCode::Set(_), RawRhs::Values(vals)) => Some(vals.iter().cloned().collect()),
+            _ => None,
+        }
     }
 
     /// Evaluates a condition with the bytecode VM.

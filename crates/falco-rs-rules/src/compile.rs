@@ -6,7 +6,7 @@ use crate::loader::Collector;
 use crate::model::{ExceptionInfo, Priority, RuleInfo};
 use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
 use falco_rs_engine::{FieldCatalog, FilterId, OutputId, Program, ProgramBuilder};
-use falco_rs_syntax::{parse_condition, Check, Expr, Op, Rhs, Span};
+use falco_rs_syntax::{parse_condition, Check, Expr, Op, Operand, Rhs, Span};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Extra output appended to matching rules (`append_output` in falco.yaml).
@@ -434,6 +434,7 @@ fn compile_inner(
                     collector,
                     &mut used_lists,
                     &mut used_macros,
+                    res,
                 )?;
             }
             continue;
@@ -487,6 +488,71 @@ fn compile_inner(
 /// Checks a rule of a not-served source as far as possible without its field table:
 /// exception rewrite, list substitution, parsing and macro resolution (marking the
 /// macros and lists it uses, as Falco's compile of that rule would).
+/// The first unknown syscall field or event type of a resolved condition, in
+/// evaluation order, with Falco's message.
+fn syscall_unknown(expr: &Expr) -> Option<(String, Span)> {
+    fn operand(o: &Operand) -> Option<(String, Span)> {
+        match o {
+            Operand::Field(f) if !crate::syscall::is_field(&f.name) => Some((
+                format!("filter_check called with nonexistent field {}", f.name),
+                f.span,
+            )),
+            Operand::Field(_) | Operand::Literal(..) => None,
+            Operand::Transform { args, .. } | Operand::List(args, _) => {
+                args.iter().find_map(operand)
+            }
+        }
+    }
+    match expr {
+        Expr::And(c, _) | Expr::Or(c, _) => c.iter().find_map(syscall_unknown),
+        Expr::Not(c, _) => syscall_unknown(c),
+        Expr::Macro(..) => None,
+        Expr::Check(c) => {
+            if let Some(u) = operand(&c.lhs) {
+                return Some(u);
+            }
+            let is_evt_type = matches!(&c.lhs, Operand::Field(f) if f.name == "evt.type");
+            match &c.rhs {
+                Rhs::Field(o) => operand(o),
+                Rhs::Value(v, span) if is_evt_type && !crate::syscall::is_event_type(v) => {
+                    Some((format!("unknown event type {v}"), *span))
+                }
+                Rhs::List(vs, span) | Rhs::Modified(_, vs, span) if is_evt_type => vs
+                    .iter()
+                    .find(|v| !crate::syscall::is_event_type(v))
+                    .map(|v| (format!("unknown event type {v}"), *span)),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The first `%field` of an output format that is not a syscall field (Falco's
+/// `invalid formatting token`). Transformer tokens (`%tolower(...)`) are not checked.
+fn syscall_output_unknown(output: &str) -> Option<String> {
+    let b = output.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'%' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.' || b[j] == b'_') {
+            j += 1;
+        }
+        let name = output.get(start..j).unwrap_or("");
+        let transformer = b.get(j) == Some(&b'(');
+        if !name.is_empty() && !transformer && !crate::syscall::is_field(name) {
+            return Some(format!("invalid formatting token {name}"));
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
 fn check_not_served_rule(
     r: &RuleInfo,
     substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
@@ -494,7 +560,21 @@ fn check_not_served_rule(
     collector: &Collector,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,
+    res: &mut LoadResult,
 ) -> Result<(), Fail> {
+    if r.source == "syscall" {
+        if let Some(msg) = syscall_output_unknown(&r.output) {
+            if r.skip_if_unknown_filter {
+                res.warn(WarningCode::UnknownFilter, msg, r.output_ctx.clone());
+                return Ok(());
+            }
+            return Err(Fail {
+                code: ErrorCode::CompileOutput,
+                msg,
+                ctx: r.output_ctx.clone(),
+            });
+        }
+    }
     let mut condition = r.cond.clone();
     if !r.exceptions.is_empty() {
         build_exceptions(&r.exceptions, &mut BTreeSet::new(), &mut condition)?;
@@ -513,14 +593,33 @@ fn check_not_served_rule(
             .get(name)
             .and_then(|m| macro_asts.get(&m.name).cloned())
     };
-    resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(|(msg, span)| {
-        let (line, col) = line_col(&text, span.start as usize);
-        Fail {
-            code: ErrorCode::Validate,
-            msg,
-            ctx: r.ctx.condition(&text, span.start as usize, line, col),
+    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(
+        |(msg, span)| {
+            let (line, col) = line_col(&text, span.start as usize);
+            Fail {
+                code: ErrorCode::Validate,
+                msg,
+                ctx: r.ctx.condition(&text, span.start as usize, line, col),
+            }
+        },
+    )?;
+    if r.source == "syscall" {
+        if let Some((msg, span)) = syscall_unknown(&resolved) {
+            let (line, col) = line_col(&text, span.start as usize);
+            let ctx = r
+                .cond_ctx
+                .condition(&text, span.start as usize, line, col);
+            if r.skip_if_unknown_filter {
+                res.warn(WarningCode::UnknownFilter, msg, ctx);
+                return Ok(());
+            }
+            return Err(Fail {
+                code: ErrorCode::CompileCondition,
+                msg,
+                ctx,
+            });
         }
-    })?;
+    }
     Ok(())
 }
 

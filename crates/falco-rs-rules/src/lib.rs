@@ -3,7 +3,9 @@
 //! compilation into an engine [`falco_rs_engine::Program`], and Falco's load results.
 
 pub mod compile;
+pub mod diagnostics;
 pub mod loader;
 pub mod model;
 pub mod result;
+pub mod syscall;
 pub mod yaml;

@@ -110,6 +110,8 @@ pub struct Collector {
     /// Plugin requirement groups, `[main, alternatives...]`.
     pub required_plugin_versions: Vec<Vec<PluginRequirement>>,
     cur_index: u32,
+    /// Offsets inside top-level items that [`Collector::read_skipping`] leaves out.
+    skip: Vec<usize>,
 }
 
 struct Fail {
@@ -483,6 +485,25 @@ impl Collector {
     /// Reads one rules file into the collector, recording problems in `res`
     /// (whose `content` is the file text). Stops at the first error, as Falco does.
     pub fn read(&mut self, env: &LoaderEnv<'_>, res: &mut LoadResult) -> bool {
+        self.read_skipping(env, res, &[])
+    }
+
+    /// Like [`Collector::read`], but leaves out every top-level item whose text
+    /// contains one of the byte offsets in `skip` (the diagnostics' recovery pass uses
+    /// it to look past an item that failed).
+    pub fn read_skipping(
+        &mut self,
+        env: &LoaderEnv<'_>,
+        res: &mut LoadResult,
+        skip: &[usize],
+    ) -> bool {
+        self.skip = skip.to_vec();
+        let ok = self.read_docs(env, res);
+        self.skip.clear();
+        ok
+    }
+
+    fn read_docs(&mut self, env: &LoaderEnv<'_>, res: &mut LoadResult) -> bool {
         let root = Context::file(&res.name);
         let content = res.content.clone();
         let docs = match yaml::load_all(&content) {
@@ -493,6 +514,23 @@ impl Collector {
                 return false;
             }
         };
+        // Start offsets of every top-level item, for `skip`.
+        let starts: Vec<usize> = docs
+            .iter()
+            .filter_map(|d| d.as_seq())
+            .flatten()
+            .map(|i| i.mark.offset)
+            .collect();
+        let skipped = |offset: usize| -> bool {
+            let pos = starts.iter().position(|&s| s == offset);
+            let end = pos
+                .and_then(|p| starts.get(p + 1))
+                .copied()
+                .unwrap_or(usize::MAX);
+            self.skip.iter().any(|&o| o >= offset && o < end)
+        };
+        let skipped: Vec<bool> = starts.iter().map(|&o| skipped(o)).collect();
+        let mut item_no = 0usize;
         for doc in &docs {
             if doc.is_null() {
                 continue;
@@ -505,7 +543,9 @@ impl Collector {
                     return yaml_err("Rules content is not yaml", &root);
                 };
                 for item in items {
-                    if !item.is_null() {
+                    let skip = skipped.get(item_no).copied().unwrap_or(false);
+                    item_no += 1;
+                    if !item.is_null() && !skip {
                         self.read_item(env, item, &root, res)?;
                     }
                 }
@@ -1038,7 +1078,9 @@ impl Collector {
                 info.ctx.clone(),
             );
         }
-        let source = known.then(|| info.source.clone());
+        // Exception fields are checked for the sources falco-rs serves and for the
+        // ones it only checks (syscall), against their field tables.
+        let source = (known || (env.source_not_served)(&info.source)).then(|| info.source.clone());
         for ex in &mut info.exceptions {
             if !ex.fields.defined {
                 return validate_err(
@@ -1075,7 +1117,8 @@ impl Collector {
         let Some(prev) = self.rules.get_mut(&u.name) else {
             return validate_err(ERROR_NO_PREVIOUS_RULE_APPEND, &ctx);
         };
-        let source = (!prev.unknown_source).then(|| prev.source.clone());
+        let source = (!prev.unknown_source || (env.source_not_served)(&prev.source))
+            .then(|| prev.source.clone());
         if let Some(c) = u.cond.filter(|c| !c.is_empty()) {
             prev.cond.push(' ');
             prev.cond.push_str(&c);

@@ -49,10 +49,53 @@ pub enum NodeKind {
 /// A YAML syntax error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
-    /// Message in yaml-cpp's style.
+    /// Message in yaml-cpp's style (`yaml-cpp: error at line L, column C: ...`).
     pub message: String,
     /// Position.
     pub mark: Mark,
+    /// The parser's own description of the problem (libyaml's wording, with its
+    /// context), for human diagnostics.
+    pub detail: String,
+}
+
+/// Maps a libyaml problem text to the yaml-cpp message Falco reports for the same
+/// input; `None` when there is no close yaml-cpp equivalent.
+fn yaml_cpp_message(problem: &str, context: Option<&str>) -> Option<&'static str> {
+    let in_flow_seq = context.is_some_and(|c| c.contains("flow sequence"));
+    let in_flow_map = context.is_some_and(|c| c.contains("flow mapping"));
+    Some(match problem {
+        "mapping values are not allowed in this context" => "illegal map value",
+        "block sequence entries are not allowed in this context" => "illegal block entry",
+        "did not find expected key" if in_flow_map => "end of map flow not found",
+        "did not find expected key" => "end of map not found",
+        "did not find expected '-' indicator" => "end of sequence not found",
+        "did not find expected ',' or ']'" => "end of sequence flow not found",
+        "did not find expected ',' or '}'" => "end of map flow not found",
+        "did not find expected node content" if in_flow_seq => "end of sequence flow not found",
+        "did not find expected node content" if in_flow_map => "end of map flow not found",
+        "found unexpected end of stream" => "illegal EOF in scalar",
+        "found unexpected document indicator" => "illegal document indicator in scalar",
+        "found undefined alias" | "found undefined anchor" => {
+            "the referenced anchor is not defined"
+        }
+        "found a tab character that violates indentation" => {
+            "illegal tab when looking for indentation"
+        }
+        "found character that cannot start any token" => "unknown token",
+        "found unknown escape character" => "unknown escape character",
+        "did not find expected alphabetic or numeric character" => "alias not found after *",
+        _ => return None,
+    })
+}
+
+/// Formats a parser error as yaml-cpp's exception text (1-based line and column).
+fn yaml_cpp_error(problem: &str, context: Option<&str>, mark: Mark) -> String {
+    let msg = yaml_cpp_message(problem, context).unwrap_or(problem);
+    format!(
+        "yaml-cpp: error at line {}, column {}: {msg}",
+        mark.line + 1,
+        mark.column + 1
+    )
 }
 
 impl Node {
@@ -175,11 +218,12 @@ pub fn load_all(text: &str) -> Result<Vec<Node>, YamlError> {
         let event = parser.parse().map_err(|e| {
             let mark = e.problem_mark().map(|m| lines.mark(m)).unwrap_or_default();
             YamlError {
-                message: match e.context() {
+                message: yaml_cpp_error(e.problem(), e.context(), mark),
+                mark,
+                detail: match e.context() {
                     Some(ctx) => format!("{}: {}", ctx, e.problem()),
                     None => e.problem().to_string(),
                 },
-                mark,
             }
         })?;
         let mark = lines.mark(event.start_mark);
@@ -285,9 +329,11 @@ impl Builder {
                 let anchor = anchor.clone();
                 self.depth += 1;
                 if self.depth > MAX_YAML_DEPTH {
+                    let detail = format!("YAML nesting deeper than {MAX_YAML_DEPTH} levels");
                     self.error = Some(YamlError {
-                        message: format!("YAML nesting deeper than {MAX_YAML_DEPTH} levels"),
+                        message: yaml_cpp_error(&detail, None, mark),
                         mark,
+                        detail,
                     });
                     return;
                 }
@@ -380,6 +426,12 @@ mod tests {
     #[test]
     fn syntax_error_has_position() {
         let err = load_all("- rule: [unclosed\n").expect_err("must fail");
-        assert!(!err.message.is_empty());
+        assert!(err.message.starts_with("yaml-cpp: error at line "));
+        let err = load_all("This : is : not : yaml\n").expect_err("must fail");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 1, column 11: illegal map value"
+        );
+        assert_eq!(err.detail, "mapping values are not allowed in this context");
     }
 }

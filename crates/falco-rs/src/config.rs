@@ -24,7 +24,7 @@ impl Config {
                 "{origin}: invalid YAML at line {} column {}: {}",
                 e.mark.line + 1,
                 e.mark.column + 1,
-                e.message
+                e.detail
             )
         })?;
         let mut root = match docs.first() {
@@ -162,7 +162,7 @@ fn parse_key_path(key: &str) -> Result<Vec<Step>> {
 fn parse_override_value(v: &str) -> Result<Value> {
     let t = v.trim();
     if (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']')) {
-        let docs = yaml::load_all(t).map_err(|e| anyhow!("invalid YAML value: {}", e.message))?;
+        let docs = yaml::load_all(t).map_err(|e| anyhow!("invalid YAML value: {}", e.detail))?;
         return Ok(docs.first().map(|d| d.to_json()).unwrap_or(Value::Null));
     }
     // A plain scalar, typed the way YAML would type it.

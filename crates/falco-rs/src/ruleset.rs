@@ -130,7 +130,11 @@ pub fn load_rules(
     let catalog = K8sAuditCatalog::new();
     let source_known = |s: &str| s == SOURCE;
     let source_not_served = |s: &str| s == "syscall";
-    let lhs_valid = |src: &str, f: &str| src == SOURCE && lhs_field_valid(&catalog, f);
+    let lhs_valid = |src: &str, f: &str| match src {
+        SOURCE => lhs_field_valid(&catalog, f),
+        "syscall" => falco_rs_rules::syscall::is_field(f.split('[').next().unwrap_or(f)),
+        _ => false,
+    };
     let env = LoaderEnv {
         engine_version: ENGINE_VERSION,
         source_known: &source_known,
@@ -173,6 +177,46 @@ pub fn load_rules(
         })
     };
     (loaded, results)
+}
+
+/// Loads `prior` files (ignoring their problems) and then `src`, leaving out the
+/// top-level items of `src` that contain one of the `skip` offsets; returns the result
+/// of `src`. The human diagnostics use it to find the problems after the first one.
+pub fn load_file_skipping(
+    prior: &[RulesSource],
+    src: &RulesSource,
+    append_output: &[AppendOutput],
+    skip: &[usize],
+) -> LoadResult {
+    let catalog = K8sAuditCatalog::new();
+    let source_known = |s: &str| s == SOURCE;
+    let source_not_served = |s: &str| s == "syscall";
+    let lhs_valid = |src: &str, f: &str| match src {
+        SOURCE => lhs_field_valid(&catalog, f),
+        "syscall" => falco_rs_rules::syscall::is_field(f.split('[').next().unwrap_or(f)),
+        _ => false,
+    };
+    let env = LoaderEnv {
+        engine_version: ENGINE_VERSION,
+        source_known: &source_known,
+        source_not_served: &source_not_served,
+        lhs_field_valid: &lhs_valid,
+    };
+    let mut collector = Collector::default();
+    for p in prior {
+        let mut res = LoadResult::new(&p.name, &p.content);
+        collector.read(&env, &mut res);
+    }
+    let mut res = LoadResult::new(&src.name, &src.content);
+    if collector.read_skipping(&env, &mut res, skip) {
+        let opts = CompileOptions {
+            catalog: &catalog,
+            append_output,
+            source_not_served: &source_not_served,
+        };
+        let _ = compile(&collector, &opts, &mut res);
+    }
+    res
 }
 
 /// Checks `required_plugin_versions` against the plugins in use.

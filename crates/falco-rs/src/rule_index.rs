@@ -1,0 +1,144 @@
+//! Rule index by verb × resource × subresource, as Falco's event-type index does for
+//! syscalls: most rules cannot match most audit events, and a handful of top-level keys
+//! tells which.
+//!
+//! For every active rule the compiled condition is analysed
+//! ([`Program::required_values`]): when it can only be true if `ka.verb` (resp.
+//! `ka.target.resource`, `ka.target.subresource`) equals one of a set of constants, the rule
+//! is a candidate only for events whose value is in that set. When the analysis cannot tell,
+//! or when the event's value is not a JSON string, the rule is a candidate. Candidates are
+//! yielded in the original evaluation order, so `rule_matching: first` is unchanged.
+
+use falco_rs_engine::Program;
+use falco_rs_k8saudit::AuditEvent;
+use falco_rs_rules::compile::CompiledRule;
+use std::collections::HashMap;
+
+/// Fields the index keys on, with the event accessor giving their value.
+const DIMENSIONS: [&str; 3] = ["ka.verb", "ka.target.resource", "ka.target.subresource"];
+
+#[derive(Debug)]
+struct Dimension {
+    /// Rules (bit = position in the evaluation order) that are candidates for a value not
+    /// listed in `by_value`: the rules this dimension does not constrain.
+    other: Vec<u64>,
+    /// For each constant some rule requires: the rules that are candidates for it.
+    by_value: HashMap<Box<str>, Vec<u64>>,
+}
+
+/// Candidate rules of an event, as bit sets over positions in the evaluation order.
+#[derive(Debug)]
+pub struct RuleIndex {
+    len: usize,
+    words: usize,
+    all: Vec<u64>,
+    dims: Vec<Dimension>,
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+impl RuleIndex {
+    /// Builds the index of the rules `order` (indexes into `rules`) of `program`.
+    pub fn build(rules: &[CompiledRule], program: &Program, order: &[usize]) -> RuleIndex {
+        let len = order.len();
+        let words = len.div_ceil(64);
+        let mut all = vec![0u64; words];
+        for i in 0..len {
+            set(&mut all, i);
+        }
+        let dims = DIMENSIONS
+            .iter()
+            .map(|name| {
+                let required: Vec<_> = order
+                    .iter()
+                    .map(|&ri| program.required_values(rules[ri].filter, name))
+                    .collect();
+                let mut other = vec![0u64; words];
+                for (pos, r) in required.iter().enumerate() {
+                    if r.is_none() {
+                        set(&mut other, pos);
+                    }
+                }
+                let mut by_value: HashMap<Box<str>, Vec<u64>> = HashMap::new();
+                for (pos, r) in required.iter().enumerate() {
+                    for v in r.iter().flatten() {
+                        let bits = by_value
+                            .entry(v.as_str().into())
+                            .or_insert_with(|| other.clone());
+                        set(bits, pos);
+                    }
+                }
+                Dimension { other, by_value }
+            })
+            .collect();
+        RuleIndex {
+            len,
+            words,
+            all,
+            dims,
+        }
+    }
+
+    /// An index that makes every rule a candidate for every event (for comparisons).
+    pub fn disabled(order_len: usize) -> RuleIndex {
+        let words = order_len.div_ceil(64);
+        let mut all = vec![0u64; words];
+        for i in 0..order_len {
+            set(&mut all, i);
+        }
+        RuleIndex {
+            len: order_len,
+            words,
+            all,
+            dims: Vec::new(),
+        }
+    }
+
+    /// Number of rules indexed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no rule is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fills `scratch` with the candidate set of `ev` (bit = position in the evaluation
+    /// order). Does not allocate once `scratch` has grown.
+    pub fn candidates(&self, ev: &AuditEvent, scratch: &mut Vec<u64>) {
+        scratch.clear();
+        scratch.extend_from_slice(&self.all);
+        for (d, dim) in self.dims.iter().enumerate() {
+            let key = match d {
+                0 => ev.verb(),
+                1 => ev.resource(),
+                _ => ev.subresource(),
+            };
+            // Unknown (missing or not a string): every rule stays a candidate.
+            let Some(key) = key else { continue };
+            let bits = dim.by_value.get(key).unwrap_or(&dim.other);
+            for (s, b) in scratch.iter_mut().zip(bits) {
+                *s &= *b;
+            }
+        }
+        debug_assert_eq!(scratch.len(), self.words);
+    }
+}
+
+/// Iterates the positions set in a candidate bit set, in increasing order.
+pub fn positions(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    bits.iter().enumerate().flat_map(|(w, &word)| {
+        let mut word = word;
+        std::iter::from_fn(move || {
+            if word == 0 {
+                return None;
+            }
+            let b = word.trailing_zeros() as usize;
+            word &= word - 1;
+            Some(w * 64 + b)
+        })
+    })
+}
