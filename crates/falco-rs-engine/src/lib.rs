@@ -11,6 +11,7 @@
 mod cache;
 mod check;
 mod compile;
+mod explain;
 mod field;
 mod format;
 pub mod glob;
@@ -21,6 +22,7 @@ mod value;
 
 pub use cache::{CacheBuffers, FieldCache};
 pub use compile::{CompileError, CompileWarning, ProgramBuilder};
+pub use explain::{ExplainKind, ExplainNode};
 pub use field::{EventView, FieldCatalog, FieldDoc, FieldMeta, FieldType};
 pub use format::OutputValue;
 pub use program::{FilterId, OutputId, Program};

@@ -85,6 +85,19 @@ pub struct Cli {
     #[arg(short = 'P', long = "pidfile", value_name = "PATH")]
     pub pidfile: Option<String>,
 
+    /// Replay mode: explain, per event and rule, why the condition matched or not (the
+    /// condition tree with each sub-expression's value and the fields it read).
+    #[arg(long = "explain")]
+    pub explain: bool,
+
+    /// With --explain: only this rule.
+    #[arg(long = "explain-rule", value_name = "RULE")]
+    pub explain_rule: Option<String>,
+
+    /// With --explain: only the N-th event (1-based, as evt.num).
+    #[arg(long = "explain-event", value_name = "N")]
+    pub explain_event: Option<u64>,
+
     /// Print version information and exit.
     #[arg(long = "version")]
     pub version: bool,

@@ -22,6 +22,7 @@ use falco_rs_sources::cloudwatch::{self, EksConfig};
 use falco_rs_sources::dedup::DedupWindow;
 use falco_rs_sources::queue::{EventQueue, QueueReceiver};
 use falco_rs_sources::webhook::{self, TlsConfig, WebhookConfig};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -250,6 +251,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
     // Source.
     let source = select_source(&cli, &plugins, &config)?;
+    if cli.explain || cli.explain_rule.is_some() || cli.explain_event.is_some() {
+        return explain_replay(&cli, source, &loaded.compiled, &active.order);
+    }
     let metrics = Metrics::new();
     metrics
         .rules_loaded
@@ -408,6 +412,74 @@ fn consume(
             }
         }
     }
+}
+
+/// `--explain`: replays the source and prints, for each selected event and rule, the
+/// evaluated condition tree instead of alerts.
+fn explain_replay(
+    cli: &Cli,
+    source: Source,
+    compiled: &falco_rs_rules::compile::CompiledRules,
+    order: &[usize],
+) -> Result<ExitCode> {
+    let Source::Replay {
+        path,
+        legacy,
+        parse_opts,
+    } = source
+    else {
+        bail!("--explain works on a replayed file (-e FILE or a k8saudit open_params path)");
+    };
+    if let Some(name) = &cli.explain_rule {
+        if !order.iter().any(|&i| &compiled.rules[i].name == name) {
+            bail!("--explain-rule: no active rule named '{name}'");
+        }
+    }
+    let program = &compiled.program;
+    let mut num = 0u64;
+    let mut out = String::new();
+    let mut stats = ReplayStats::default();
+    replay(
+        Path::new(&path),
+        &parse_opts,
+        legacy,
+        &mut stats,
+        |mut ev| {
+            num += 1;
+            ev.set_num(num);
+            if cli.explain_event.is_some_and(|n| n != num) {
+                return std::ops::ControlFlow::Continue(());
+            }
+            let _ = writeln!(
+                out,
+                "event #{num} auditID={} verb={} resource={}{}",
+                ev.audit_id().unwrap_or("<NA>"),
+                ev.verb().unwrap_or("<NA>"),
+                ev.resource().unwrap_or("<NA>"),
+                ev.subresource()
+                    .map(|s| format!("/{s}"))
+                    .unwrap_or_default()
+            );
+            let mut cache = program.new_cache();
+            for &ri in order {
+                let rule = &compiled.rules[ri];
+                if cli.explain_rule.as_ref().is_some_and(|n| n != &rule.name) {
+                    continue;
+                }
+                if let Some(node) = program.explain(rule.filter, &mut cache, &ev) {
+                    let verdict = if node.result { "MATCH" } else { "no match" };
+                    let _ = writeln!(out, "  rule \"{}\": {verdict}", rule.name);
+                    node.render(2, &mut out);
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        },
+    )
+    .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
+    let mut stdout = std::io::stdout().lock();
+    use std::io::Write as _;
+    let _ = stdout.write_all(out.as_bytes());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Registers the queue depth gauge.
