@@ -7,6 +7,7 @@ pub mod detector;
 pub mod logging;
 pub mod metrics;
 pub mod reload;
+pub mod report;
 pub mod introspect;
 pub mod replay;
 pub mod rule_index;
