@@ -12,5 +12,6 @@ pub mod introspect;
 pub mod replay;
 pub mod rule_index;
 pub mod ruleset;
+pub mod suppress;
 pub mod run;
 pub mod testcmd;
