@@ -133,6 +133,16 @@ impl EventQueue {
 }
 
 impl QueueReceiver {
+    /// Waits up to `timeout` for the next batch.
+    pub fn recv_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Batch, mpsc::RecvTimeoutError> {
+        let batch = self.rx.recv_timeout(timeout)?;
+        self.queued.fetch_sub(batch.events.len(), Ordering::AcqRel);
+        Ok(batch)
+    }
+
     /// A probe reporting the number of queued events (for metrics).
     pub fn depth_probe(&self) -> impl Fn() -> usize + Send + 'static {
         let q = self.queued.clone();

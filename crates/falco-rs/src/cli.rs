@@ -77,6 +77,11 @@ pub struct Cli {
     #[arg(long = "disable-source", value_name = "SOURCE")]
     pub disable_source: Vec<String>,
 
+    /// Replay with N threads (parse and evaluate in parallel; alerts keep input order;
+    /// 0 = one per available core).
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
     /// Verbose statistics on stderr at exit.
     #[arg(short = 'v')]
     pub verbose: bool,
@@ -97,6 +102,11 @@ pub struct Cli {
     /// With --explain: only the N-th event (1-based, as evt.num).
     #[arg(long = "explain-event", value_name = "N")]
     pub explain_event: Option<u64>,
+
+    /// At the end of a run, print a noise report (alerts per rule, top user/verb/
+    /// resource/namespace tuples, ready-to-paste exceptions): `text` or `json`.
+    #[arg(long = "report", value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
+    pub report: Option<String>,
 
     /// Print version information and exit.
     #[arg(long = "version")]

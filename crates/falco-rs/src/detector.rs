@@ -5,9 +5,14 @@
 //! [`Detector`] adds what must stay sequential (event numbering, `-M`, statistics,
 //! outputs), so that a multi-threaded replay emits exactly what a single-threaded one does.
 
+use crate::metrics::Metrics;
+use crate::report::{NoiseReport, Tuple};
 use crate::rule_index::{positions, RuleIndex};
+use crate::suppress::{Summary, Suppressor, Verdict};
 use falco_rs_engine::{CacheBuffers, Program};
+use falco_rs_engine::{EventView, FieldCatalog, FieldMeta, OutputValue};
 use falco_rs_k8saudit::AuditEvent;
+use falco_rs_k8saudit::K8sAuditCatalog;
 use falco_rs_output::{Alert, AlertFormat, Outputs, Stats};
 use falco_rs_rules::compile::CompiledRule;
 use std::io::Write as _;
@@ -111,15 +116,120 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// What a detector carries across a rules reload: outputs, counters, numbering and the
+/// optional report, suppression and metrics.
+pub struct DetectorState {
+    outputs: Outputs,
+    /// Match counts by rule name (cumulative across reloads), in first-seen order.
+    counts: Vec<(String, u64)>,
+    total: u64,
+    by_priority: [u64; 8],
+    num: u64,
+    first_ts: Option<u64>,
+    max_ns: Option<u64>,
+    extras: Extras,
+}
+
+/// Optional per-alert features.
+#[derive(Default)]
+pub struct Extras {
+    /// Prometheus counters.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Noise report accumulator.
+    pub report: Option<NoiseReport>,
+    /// Suppression windows.
+    pub suppressor: Option<Suppressor>,
+}
+
+impl DetectorState {
+    /// A fresh state.
+    pub fn new(outputs: Outputs, max_seconds: Option<u64>, extras: Extras) -> Self {
+        DetectorState {
+            outputs,
+            counts: Vec::new(),
+            total: 0,
+            by_priority: [0; 8],
+            num: 0,
+            first_ts: None,
+            max_ns: max_seconds.map(|s| s.saturating_mul(1_000_000_000)),
+            extras,
+        }
+    }
+}
+
+/// Fields read from an event for the noise report and suppression keys.
+struct TupleFields {
+    user: FieldMeta,
+    verb: FieldMeta,
+    resource: FieldMeta,
+    namespace: FieldMeta,
+    name: FieldMeta,
+}
+
+impl TupleFields {
+    fn new() -> Option<Self> {
+        let c = K8sAuditCatalog::new();
+        Some(TupleFields {
+            user: c.resolve("ka.user.name", None).ok()?,
+            verb: c.resolve("ka.verb", None).ok()?,
+            resource: c.resolve("ka.target.resource", None).ok()?,
+            namespace: c.resolve("ka.target.namespace", None).ok()?,
+            name: c.resolve("ka.target.name", None).ok()?,
+        })
+    }
+
+    fn get(ev: &AuditEvent, f: &FieldMeta) -> Option<String> {
+        let mut v = Vec::new();
+        if ev.extract(f, &mut v) {
+            v.first().map(|s| s.to_string())
+        } else {
+            None
+        }
+    }
+
+    fn tuple(&self, ev: &AuditEvent) -> Tuple {
+        Tuple {
+            user: Self::get(ev, &self.user),
+            verb: Self::get(ev, &self.verb),
+            resource: Self::get(ev, &self.resource),
+            namespace: Self::get(ev, &self.namespace),
+        }
+    }
+
+    /// Suppression key fields: who, what, which object.
+    fn key(&self, ev: &AuditEvent) -> Vec<(String, String)> {
+        [
+            ("ka.user.name", &self.user),
+            ("ka.verb", &self.verb),
+            ("ka.target.resource", &self.resource),
+            ("ka.target.namespace", &self.namespace),
+            ("ka.target.name", &self.name),
+        ]
+        .into_iter()
+        .map(|(n, f)| {
+            (
+                n.to_string(),
+                Self::get(ev, f).unwrap_or_else(|| "<NA>".into()),
+            )
+        })
+        .collect()
+    }
+}
+
 /// Evaluates events against the active rules and writes alerts.
 pub struct Detector<'a> {
     rules: &'a [CompiledRule],
     evaluator: Evaluator<'a>,
+    fmt: AlertFormat,
     outputs: Outputs,
     stats: Stats,
+    /// Counts of rules from earlier rulesets that no longer exist.
+    retired: Vec<(String, u64)>,
     num: u64,
     first_ts: Option<u64>,
     max_ns: Option<u64>,
+    extras: Extras,
+    tuple_fields: Option<TupleFields>,
 }
 
 impl<'a> Detector<'a> {
@@ -133,15 +243,80 @@ impl<'a> Detector<'a> {
         match_all: bool,
         max_seconds: Option<u64>,
     ) -> Self {
+        Self::from_state(
+            rules,
+            program,
+            order,
+            fmt,
+            match_all,
+            DetectorState::new(outputs, max_seconds, Extras::default()),
+        )
+    }
+
+    /// A detector continuing from `state` with a (possibly reloaded) ruleset.
+    pub fn from_state(
+        rules: &'a [CompiledRule],
+        program: &'a Program,
+        order: &'a [usize],
+        fmt: AlertFormat,
+        match_all: bool,
+        state: DetectorState,
+    ) -> Self {
+        let mut stats = Stats::new(rules.len());
+        stats.total = state.total;
+        stats.by_priority = state.by_priority;
+        let mut retired = Vec::new();
+        for (name, n) in state.counts {
+            match rules.iter().position(|r| r.name == name) {
+                Some(i) => stats.by_rule[i] += n,
+                None => retired.push((name, n)),
+            }
+        }
+        let needs_fields = state.extras.report.is_some() || state.extras.suppressor.is_some();
         Detector {
             rules,
-            evaluator: Evaluator::new(rules, program, order, fmt, match_all),
-            outputs,
-            stats: Stats::new(rules.len()),
-            num: 0,
-            first_ts: None,
-            max_ns: max_seconds.map(|s| s.saturating_mul(1_000_000_000)),
+            evaluator: Evaluator::new(rules, program, order, fmt.clone(), match_all),
+            fmt,
+            outputs: state.outputs,
+            stats,
+            retired,
+            num: state.num,
+            first_ts: state.first_ts,
+            max_ns: state.max_ns,
+            extras: state.extras,
+            tuple_fields: if needs_fields {
+                TupleFields::new()
+            } else {
+                None
+            },
         }
+    }
+
+    /// Gives back what must survive a rules reload.
+    pub fn into_state(self) -> DetectorState {
+        let mut counts: Vec<(String, u64)> = self
+            .rules
+            .iter()
+            .zip(&self.stats.by_rule)
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| (r.name.clone(), *n))
+            .collect();
+        counts.extend(self.retired);
+        DetectorState {
+            outputs: self.outputs,
+            counts,
+            total: self.stats.total,
+            by_priority: self.stats.by_priority,
+            num: self.num,
+            first_ts: self.first_ts,
+            max_ns: self.max_ns,
+            extras: self.extras,
+        }
+    }
+
+    /// Whether report or suppression need each alert's event (sequential processing).
+    pub fn needs_events(&self) -> bool {
+        self.tuple_fields.is_some()
     }
 
     /// Assigns the next `evt.num` to `ev`. `Break` when `-M` says to stop (the event is
@@ -166,27 +341,87 @@ impl<'a> Detector<'a> {
 
     /// Counts and writes one alert produced by an [`Evaluator`] for rule `ri`.
     pub fn emit(&mut self, ri: usize, line: &str) {
-        if let Some(rule) = self.rules.get(ri) {
-            self.stats.count(ri, rule.priority);
+        let Some(rule) = self.rules.get(ri) else {
+            return;
+        };
+        self.stats.count(ri, rule.priority);
+        if let Some(m) = &self.extras.metrics {
+            m.alert(&rule.name, rule.priority.name());
         }
-        self.outputs.emit(line);
+        self.outputs.emit_alert(line, rule.priority.number());
     }
 
     /// Evaluates one event. `Break` when `-M` says to stop.
     pub fn process(&mut self, mut ev: AuditEvent) -> ControlFlow<()> {
         self.number(&mut ev)?;
-        let Detector {
-            rules,
-            evaluator,
-            outputs,
-            stats,
-            ..
-        } = self;
-        evaluator.evaluate(&ev, |ri, line| {
-            stats.count(ri, rules[ri].priority);
-            outputs.emit(&line);
-        });
+        let mut matches: Vec<(usize, String)> = Vec::new();
+        self.evaluator
+            .evaluate(&ev, |ri, line| matches.push((ri, line)));
+        for (ri, line) in matches {
+            self.alert(ri, line, &ev);
+        }
         ControlFlow::Continue(())
+    }
+
+    /// One match of rule `ri` on `ev`: report, suppression, then emission.
+    fn alert(&mut self, ri: usize, line: String, ev: &AuditEvent) {
+        let Some(rule) = self.rules.get(ri) else {
+            return;
+        };
+        if let (Some(report), Some(tf)) = (self.extras.report.as_mut(), self.tuple_fields.as_ref())
+        {
+            report.record(&rule.name, rule.priority.name(), tf.tuple(ev));
+        }
+        if let (Some(sup), Some(tf)) = (self.extras.suppressor.as_mut(), self.tuple_fields.as_ref())
+        {
+            let key = sup.key(&tf.key(ev));
+            let (verdict, closed) = sup.check(ri, key, ev.time_ns());
+            if let Some(summary) = closed {
+                self.emit_summary(&summary, ev.time_ns());
+            }
+            if verdict == Verdict::Suppress {
+                self.stats.count(ri, rule.priority);
+                if let Some(m) = &self.extras.metrics {
+                    m.alert(&rule.name, rule.priority.name());
+                    m.alerts_suppressed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                return;
+            }
+        }
+        self.emit(ri, &line);
+    }
+
+    /// Writes the summary alert of a closed suppression window.
+    fn emit_summary(&mut self, s: &Summary, now_ns: u64) {
+        let Some(rule) = self.rules.get(s.rule) else {
+            return;
+        };
+        let alert = Alert {
+            time_ns: now_ns,
+            rule: &rule.name,
+            priority: rule.priority,
+            source: &rule.source,
+            tags: &rule.tags,
+            message: format!(
+                "Suppressed {} more alerts of rule {} with {} since {}",
+                s.suppressed,
+                rule.name,
+                s.key,
+                falco_rs_output::time::json_time(s.started_ns)
+            ),
+            output_fields: vec![(
+                "falco_rs.suppressed".to_string(),
+                OutputValue::Str(s.suppressed.to_string()),
+            )],
+        };
+        let line = self.fmt.render(&alert);
+        self.outputs.emit_alert(&line, rule.priority.number());
+    }
+
+    /// Asks file and program outputs to reopen (SIGUSR1).
+    pub fn reopen_outputs(&self) {
+        self.outputs.reopen();
     }
 
     /// Events processed so far.
@@ -194,19 +429,36 @@ impl<'a> Detector<'a> {
         self.num
     }
 
-    /// Flushes outputs and prints Falco's end-of-run summary on stdout. Returns the
-    /// number of alerts that could not be written.
+    /// Closes open suppression windows, flushes outputs, prints Falco's end-of-run
+    /// summary (and the noise report when enabled) on stdout. Returns the number of
+    /// alerts that could not be written and the noise report.
     pub fn finish(mut self) -> u64 {
+        if let Some(mut sup) = self.extras.suppressor.take() {
+            let now = self.first_ts.unwrap_or(0);
+            for s in sup.close_expired(u64::MAX) {
+                self.emit_summary(&s, now.max(s.started_ns));
+            }
+        }
         self.outputs.flush();
-        let names: Vec<&str> = self.rules.iter().map(|r| r.name.as_str()).collect();
-        let summary = self.stats.summary(&names);
+        let mut names: Vec<&str> = self.rules.iter().map(|r| r.name.as_str()).collect();
+        let mut stats = self.stats.clone();
+        for (name, n) in &self.retired {
+            names.push(name);
+            stats.by_rule.push(*n);
+        }
+        let summary = stats.summary(&names);
         let mut out = std::io::stdout().lock();
         // A closed stdout (e.g. `| head`) is not an error, as for every CLI tool.
         if let Err(e) = out.write_all(summary.as_bytes()).and_then(|_| out.flush()) {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("falco-rs: cannot write the summary: {e}");
+                log::error!("cannot write the summary: {e}");
             }
         }
         self.outputs.errors
+    }
+
+    /// Takes the noise report out (before [`Detector::finish`]).
+    pub fn take_report(&mut self) -> Option<NoiseReport> {
+        self.extras.report.take()
     }
 }

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub events_evaluated: AtomicU64,
     /// Events skipped as duplicates before evaluation.
     pub events_duplicate: AtomicU64,
+    /// Alerts withheld by suppression (also counted in `alerts`).
+    pub alerts_suppressed: AtomicU64,
     /// Alerts per (rule, priority).
     pub alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Rules currently loaded.
