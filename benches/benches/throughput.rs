@@ -4,13 +4,18 @@
 //! Needs `../shared/corpus` beside the checkout (the official rulesets are read in place).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use falco_rs::detector::Evaluator;
+use falco_rs::rule_index::RuleIndex;
 use falco_rs::ruleset::{load_rules, ActiveRules, RulesSource};
 use falco_rs_benches::{generate, Mix};
+use falco_rs_k8saudit::AuditEvent;
 use falco_rs_k8saudit::{parse_payload, ParseOptions};
+use falco_rs_output::AlertFormat;
 use falco_rs_rules::compile::CompiledRules;
 use falco_rs_rules::model::Priority;
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
 
 const EVENTS: usize = 20_000;
 
@@ -37,26 +42,43 @@ fn load(files: &[&str]) -> (CompiledRules, Vec<usize>) {
     (loaded.compiled, active.order)
 }
 
-/// Parses and evaluates every event; renders the output of each match. Returns matches.
+/// An evaluator as the binary builds it (rule index, recycled field cache, text alerts,
+/// `rule_matching: first`); `indexed: false` evaluates every rule on every event.
+fn evaluator<'a>(compiled: &'a CompiledRules, order: &'a [usize], indexed: bool) -> Evaluator<'a> {
+    let fmt = AlertFormat::default();
+    let (rules, program) = (&compiled.rules, &compiled.program);
+    if indexed {
+        Evaluator::new(rules, program, order, fmt, false)
+    } else {
+        let index = Arc::new(RuleIndex::disabled(order.len()));
+        Evaluator::with_index(rules, program, order, index, fmt, false)
+    }
+}
+
+/// Parses and evaluates every event; renders each alert. Returns matches.
 fn evaluate(lines: &[String], compiled: &CompiledRules, order: &[usize]) -> usize {
     let opts = ParseOptions::default();
-    let program = &compiled.program;
+    let mut ev = evaluator(compiled, order, true);
     let mut matches = 0;
-    let mut out = String::new();
     for line in lines {
-        for ev in parse_payload(line.as_bytes(), &opts).events {
-            let mut cache = program.new_cache();
-            for &ri in order {
-                let rule = &compiled.rules[ri];
-                if program.eval(rule.filter, &mut cache, &ev) {
-                    matches += 1;
-                    out.clear();
-                    program.render_output(rule.output, &mut cache, &ev, &mut out);
-                    black_box(&out);
-                    break;
-                }
-            }
+        for e in parse_payload(line.as_bytes(), &opts).events {
+            ev.evaluate(&e, |_, alert| {
+                matches += 1;
+                black_box(alert);
+            });
         }
+    }
+    matches
+}
+
+/// Evaluates already parsed events. Returns matches.
+fn evaluate_only(events: &[AuditEvent], ev: &mut Evaluator<'_>) -> usize {
+    let mut matches = 0;
+    for e in events {
+        ev.evaluate(e, |_, alert| {
+            matches += 1;
+            black_box(alert);
+        });
     }
     matches
 }
@@ -97,6 +119,21 @@ fn bench(c: &mut Criterion) {
         g.bench_function("parse_eval_falco-0.31.1", |b| {
             b.iter(|| black_box(evaluate(&lines, &rules_031.0, &rules_031.1)))
         });
+        let events: Vec<AuditEvent> = lines
+            .iter()
+            .flat_map(|l| parse_payload(l.as_bytes(), &ParseOptions::default()).events)
+            .collect();
+        for indexed in [true, false] {
+            let name = if indexed {
+                "eval_only_falco-0.31.1"
+            } else {
+                "eval_only_falco-0.31.1_no_index"
+            };
+            let mut ev = evaluator(&rules_031.0, &rules_031.1, indexed);
+            g.bench_function(name, |b| {
+                b.iter(|| black_box(evaluate_only(&events, &mut ev)))
+            });
+        }
         g.finish();
         eprintln!(
             "{name}: {EVENTS} events, {bytes} bytes, {} matches (v0.18.0)",

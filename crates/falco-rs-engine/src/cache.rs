@@ -46,9 +46,7 @@ impl std::fmt::Debug for CacheBuffers {
 /// first.
 fn retype<'a, 'b>(mut v: Vec<Cow<'a, str>>) -> Vec<Cow<'b, str>> {
     v.clear();
-    v.into_iter()
-        .map(|c| Cow::Owned(c.into_owned()))
-        .collect()
+    v.into_iter().map(|c| Cow::Owned(c.into_owned())).collect()
 }
 
 impl<'e> FieldCache<'e> {

@@ -2,12 +2,12 @@
 //! and the tree-walking reference evaluator.
 
 use crate::cache::{CacheBuffers, FieldCache};
-use crate::check::{Matcher, RawRhs, RhsCode};
-use falco_rs_syntax::Op;
-use std::collections::BTreeSet;
 use crate::check::CheckCode;
+use crate::check::{Matcher, RawRhs, RhsCode};
 use crate::field::{EventView, FieldMeta};
 use crate::format::{OutputFormat, OutputValue};
+use falco_rs_syntax::Op;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// Index of a compiled condition in a [`Program`].

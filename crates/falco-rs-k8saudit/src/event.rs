@@ -4,12 +4,12 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use falco_rs_engine::{EventView, FieldMeta};
-use serde_json::Value;
 
 use crate::catalog::{self, Evt, Kind};
 use crate::extract::extract_ka;
 use crate::gotime;
-use crate::jsontext::{go_indent, jt, pointer};
+use crate::jsontext::{get1, go_indent, jt, pointer};
+use crate::tape::{Doc, Kind as J, V};
 use crate::SOURCE_NAME;
 
 /// One parsed audit event: the JSON tree (parsed once), its stored compact text, its time
@@ -19,23 +19,29 @@ use crate::SOURCE_NAME;
 /// whenever the value is a JSON string.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
-    value: Value,
-    payload: Box<str>,
+    doc: Doc,
     time_ns: u64,
     num: u64,
     plugin_name: &'static str,
     reltime_base: Option<u64>,
     has_audit_id: bool,
+    /// Decimal text of `time_ns` (`json.rawtime`, `evt.rawtime`), kept inline so that
+    /// extracting it does not allocate.
+    rawtime: [u8; 20],
+    rawtime_len: u8,
 }
 
 impl AuditEvent {
     /// Builds an event from an already validated audit object, its compact serialisation and
     /// its time.
-    pub(crate) fn new(value: Value, payload: String, time_ns: u64) -> Self {
-        let has_audit_id = matches!(&value, Value::Object(m) if m.contains_key("auditID"));
+    pub(crate) fn new(doc: Doc, time_ns: u64) -> Self {
+        let root = doc.root();
+        let has_audit_id = root.kind() == J::Obj && root.get("auditID").is_some();
+        let (rawtime, rawtime_len) = decimal(time_ns);
         AuditEvent {
-            value,
-            payload: payload.into_boxed_str(),
+            rawtime,
+            rawtime_len,
+            doc,
             time_ns,
             num: 0,
             plugin_name: "k8saudit",
@@ -54,7 +60,16 @@ impl AuditEvent {
     /// `json.obj` re-indents).
     #[must_use]
     pub fn payload(&self) -> &str {
-        &self.payload
+        self.doc.text()
+    }
+
+    /// Decimal text of the event time in nanoseconds.
+    fn rawtime(&self) -> &str {
+        let digits = self
+            .rawtime
+            .get(..usize::from(self.rawtime_len))
+            .unwrap_or(&[]);
+        std::str::from_utf8(digits).unwrap_or("0")
     }
 
     /// `evt.num`: the sequence number the source assigned (1-based; 0 until assigned).
@@ -116,15 +131,20 @@ impl AuditEvent {
         self.object_ref_str("subresource")
     }
 
+    fn top(&self, key: &str) -> Option<V<'_>> {
+        let root = self.doc.root();
+        (root.kind() == J::Obj).then(|| root.get(key)).flatten()
+    }
+
     fn top_str(&self, key: &str) -> Option<&str> {
-        self.value.get(key).and_then(Value::as_str)
+        self.top(key).and_then(V::as_plain_str)
     }
 
     fn object_ref_str(&self, key: &str) -> Option<&str> {
-        self.value
-            .get("objectRef")
-            .and_then(|o| o.get(key))
-            .and_then(Value::as_str)
+        self.top("objectRef")
+            .filter(|o| o.kind() == J::Obj)
+            .and_then(|o| get1(o, key))
+            .and_then(V::as_plain_str)
     }
 
     fn reltime(&self) -> u64 {
@@ -135,16 +155,16 @@ impl AuditEvent {
 
     fn extract_json<'a>(&'a self, kind: Kind, key: &str, out: &mut Vec<Cow<'a, str>>) -> bool {
         // The json plugin rejects payloads whose first byte is not `{` or `[`.
-        if !self.payload.starts_with(['{', '[']) {
+        if !self.doc.text().starts_with(['{', '[']) {
             return false;
         }
         match kind {
             Kind::JsonValue => {
                 if key.is_empty() {
-                    out.push(Cow::Borrowed(&self.payload));
+                    out.push(Cow::Borrowed(self.doc.text()));
                     return true;
                 }
-                match pointer(&self.value, key) {
+                match pointer(self.doc.root(), key) {
                     Some(v) => {
                         out.push(jt(v));
                         true
@@ -153,11 +173,11 @@ impl AuditEvent {
                 }
             }
             Kind::JsonObj => {
-                out.push(Cow::Owned(go_indent(&self.payload)));
+                out.push(Cow::Owned(go_indent(self.doc.text())));
                 true
             }
             Kind::JsonRawtime => {
-                out.push(Cow::Owned(self.time_ns.to_string()));
+                out.push(Cow::Borrowed(self.rawtime()));
                 true
             }
             _ => false,
@@ -174,7 +194,7 @@ impl AuditEvent {
             Evt::TimeIso8601 => Cow::Owned(gotime::format_iso8601(ts)),
             Evt::Datetime => Cow::Owned(gotime::format_local(ts, true, true)),
             Evt::DatetimeS => Cow::Owned(gotime::format_local(ts, true, false)),
-            Evt::Rawtime => Cow::Owned(ts.to_string()),
+            Evt::Rawtime => Cow::Borrowed(self.rawtime()),
             Evt::RawtimeS => Cow::Owned((ts / NS).to_string()),
             // libsinsp prints these with "%09" (PF_10_PADDED_DEC).
             Evt::RawtimeNs => Cow::Owned(format!("{:09}", ts % NS)),
@@ -182,7 +202,7 @@ impl AuditEvent {
             Evt::ReltimeS => Cow::Owned((self.reltime() / NS).to_string()),
             Evt::ReltimeNs => Cow::Owned(format!("{:09}", self.reltime() % NS)),
             Evt::PluginName => Cow::Borrowed(self.plugin_name),
-            Evt::PluginInfo => Cow::Borrowed(&self.payload),
+            Evt::PluginInfo => Cow::Borrowed(self.doc.text()),
             Evt::Source => Cow::Borrowed(SOURCE_NAME),
             Evt::IsAsync => Cow::Borrowed("false"),
             Evt::AsyncType => return false,
@@ -207,12 +227,31 @@ impl EventView for AuditEvent {
                     return false;
                 }
                 let index = (field.index != u64::MAX).then_some(field.index);
-                extract_ka(&self.value, def, key, index, out)
+                extract_ka(self.doc.root(), def, key, index, out)
             }
             kind => self.extract_json(kind, key, out),
         };
         ok && !out.is_empty()
     }
+}
+
+/// The decimal digits of `n`, left-aligned, and their count (a u64 has at most 20).
+fn decimal(mut n: u64) -> ([u8; 20], u8) {
+    let mut rev = [0u8; 20];
+    let mut len = 0usize;
+    loop {
+        rev[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 || len == rev.len() {
+            break;
+        }
+    }
+    let mut out = [0u8; 20];
+    for (o, r) in out.iter_mut().zip(rev[..len].iter().rev()) {
+        *o = *r;
+    }
+    (out, len as u8)
 }
 
 static HOSTNAME: OnceLock<String> = OnceLock::new();

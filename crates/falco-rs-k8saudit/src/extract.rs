@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use crate::tape::{Kind as J, V};
 
 use crate::catalog::{Attr, Def, Family, Kind, SubjectKind};
 use crate::jsontext::{get1, get_path, jt};
@@ -20,18 +20,18 @@ struct Missing;
 /// on an array it either fans out over every element (no index: elements where the rest of
 /// the path is missing report `None`) or picks element `index` (out of range: missing). A
 /// final array is reported as one value. An empty key means "this value".
-fn walk<'v, F: FnMut(Option<&'v Value>)>(
-    v: &'v Value,
+fn walk<'v, F: FnMut(Option<V<'v>>)>(
+    v: V<'v>,
     index: Option<u64>,
     keys: &[&str],
     f: &mut F,
 ) -> Result<(), Missing> {
     let mut cur = v;
     for (i, k) in keys.iter().enumerate() {
-        if let Value::Array(arr) = cur {
+        if cur.kind() == J::Arr {
             match index {
                 None => {
-                    for e in arr {
+                    for e in cur.elements() {
                         if walk(e, None, &keys[i..], f).is_err() {
                             f(None);
                         }
@@ -41,7 +41,7 @@ fn walk<'v, F: FnMut(Option<&'v Value>)>(
                 Some(n) => {
                     cur = usize::try_from(n)
                         .ok()
-                        .and_then(|n| arr.get(n))
+                        .and_then(|n| cur.elements().nth(n))
                         .ok_or(Missing)?;
                 }
             }
@@ -55,8 +55,8 @@ fn walk<'v, F: FnMut(Option<&'v Value>)>(
 }
 
 /// [`walk`] under `requestObject.spec.<list>` followed by `sub` (at most three keys).
-fn container_walk<'v, F: FnMut(Option<&'v Value>)>(
-    root: &'v Value,
+fn container_walk<'v, F: FnMut(Option<V<'v>>)>(
+    root: V<'v>,
     family: Family,
     index: Option<u64>,
     sub: &[&str],
@@ -83,7 +83,7 @@ fn repository(image: Cow<'_, str>) -> Cow<'_, str> {
 
 /// Extracts the `ka.*` field `def` from `root`.
 pub(crate) fn extract_ka<'a>(
-    root: &'a Value,
+    root: V<'a>,
     def: &Def,
     key: &str,
     index: Option<u64>,
@@ -95,10 +95,10 @@ pub(crate) fn extract_ka<'a>(
                 return false;
             };
             if def.is_list {
-                let Value::Array(a) = v else {
+                if v.kind() != J::Arr {
                     return false;
-                };
-                out.extend(a.iter().map(jt));
+                }
+                out.extend(v.elements().map(jt));
             } else {
                 out.push(jt(v));
             }
@@ -122,14 +122,12 @@ pub(crate) fn extract_ka<'a>(
         }
         Kind::TargetPodName => {
             let obj = get1(root, "objectRef");
-            let resource = obj
-                .and_then(|o| get1(o, "resource"))
-                .and_then(Value::as_str);
+            let resource = obj.and_then(|o| get1(o, "resource")).and_then(V::as_str);
             let subresource = obj
                 .and_then(|o| get1(o, "subresource"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if resource != Some("pods") || !subresource.is_empty() {
+                .and_then(V::as_str)
+                .unwrap_or_default();
+            if resource.as_deref() != Some("pods") || !subresource.is_empty() {
                 return false;
             }
             match get_path(root, &["responseObject", "metadata", "name"]) {
@@ -170,7 +168,7 @@ pub(crate) fn extract_ka<'a>(
                 Family::Containers,
                 None,
                 &["securityContext", "privileged"],
-                &mut |v| any |= matches!(v, Some(Value::Bool(true))),
+                &mut |v| any |= v.is_some_and(|v| v.kind() == J::True),
             );
             if walked.is_err() {
                 return false;
@@ -181,8 +179,8 @@ pub(crate) fn extract_ka<'a>(
         Kind::Container(family, attr) => container_field(root, family, attr, index, out),
         Kind::RulesField(k) => {
             let walked = walk(root, index, &["requestObject", "rules", k], &mut |v| {
-                if let Some(Value::Array(a)) = v {
-                    out.extend(a.iter().map(jt));
+                if let Some(a) = v.filter(|a| a.kind() == J::Arr) {
+                    out.extend(a.elements().map(jt));
                 }
             });
             walked.is_ok()
@@ -223,12 +221,8 @@ pub(crate) fn extract_ka<'a>(
                 index,
                 &["requestObject", "spec", "volumes", ""],
                 &mut |v| {
-                    if let Some(Value::Object(m)) = v {
-                        out.extend(
-                            m.keys()
-                                .filter(|k| k.as_str() != "name")
-                                .map(|k| Cow::Borrowed(k.as_str())),
-                        );
+                    if let Some(m) = v.filter(|m| m.kind() == J::Obj) {
+                        out.extend(m.entries().map(|(k, _)| jt(k)).filter(|k| k != "name"));
                     }
                 },
             );
@@ -237,12 +231,12 @@ pub(crate) fn extract_ka<'a>(
         Kind::SourceIps => {
             // Documented deviation: the plugin reads `requestObject.rules[].sourceIPs` and so
             // never extracts anything; we read the top-level `sourceIPs` array.
-            let Some(Value::Array(a)) = get1(root, "sourceIPs") else {
+            let Some(a) = get1(root, "sourceIPs").filter(|a| a.kind() == J::Arr) else {
                 return false;
             };
             match index {
-                None => out.extend(a.iter().map(jt)),
-                Some(i) => match usize::try_from(i).ok().and_then(|i| a.get(i)) {
+                None => out.extend(a.elements().map(jt)),
+                Some(i) => match usize::try_from(i).ok().and_then(|i| a.elements().nth(i)) {
                     Some(v) => out.push(jt(v)),
                     None => return false,
                 },
@@ -256,7 +250,7 @@ pub(crate) fn extract_ka<'a>(
 /// Fan-out walk whose present values are all reported as JSON text (the plugin's
 /// `arrayAsStringsSkipNil`).
 fn skip_missing<'a>(
-    root: &'a Value,
+    root: V<'a>,
     index: Option<u64>,
     keys: &[&str],
     out: &mut Vec<Cow<'a, str>>,
@@ -270,20 +264,20 @@ fn skip_missing<'a>(
 }
 
 /// The plugin's `readSubjectNamesByKind`.
-fn subject_names<'a>(root: &'a Value, kind: SubjectKind, out: &mut Vec<Cow<'a, str>>) -> bool {
+fn subject_names<'a>(root: V<'a>, kind: SubjectKind, out: &mut Vec<Cow<'a, str>>) -> bool {
     let Some(subjects) = get_path(root, &["requestObject", "subjects"]) else {
         // an empty list: not extracted
         return true;
     };
-    let Value::Array(subjects) = subjects else {
+    if subjects.kind() != J::Arr {
         return false;
-    };
+    }
     let want = match kind {
         SubjectKind::User => "User",
         SubjectKind::ServiceAccount | SubjectKind::NamespacedServiceAccount => "ServiceAccount",
         SubjectKind::Group => "Group",
     };
-    for subject in subjects {
+    for subject in subjects.elements() {
         let (Some(k), Some(name)) = (get1(subject, "kind"), get1(subject, "name")) else {
             continue;
         };
@@ -305,7 +299,7 @@ fn subject_names<'a>(root: &'a Value, kind: SubjectKind, out: &mut Vec<Cow<'a, s
 
 /// The per-container families (`extractContainerField`).
 fn container_field<'a>(
-    root: &'a Value,
+    root: V<'a>,
     family: Family,
     attr: Attr,
     index: Option<u64>,
@@ -339,7 +333,7 @@ fn container_field<'a>(
             let mut wrong_type = false;
             let walked = container_walk(root, family, index, &[key], &mut |v| match v {
                 None => {}
-                Some(Value::Array(parts)) => match join_strings(parts) {
+                Some(parts) if parts.kind() == J::Arr => match join_strings(parts) {
                     Some(s) => out.push(s),
                     None => wrong_type = true,
                 },
@@ -351,8 +345,8 @@ fn container_field<'a>(
             let mut wrong_type = false;
             let walked = container_walk(root, family, index, &["ports"], &mut |v| match v {
                 None => {}
-                Some(Value::Array(ports)) => {
-                    for port in ports {
+                Some(ports) if ports.kind() == J::Arr => {
+                    for port in ports.elements() {
                         if let Some(p) = get1(port, "hostPort") {
                             out.push(jt(p));
                         } else if let Some(p) = get1(port, "containerPort") {
@@ -395,22 +389,20 @@ fn container_field<'a>(
 
 /// The elements of a `command`/`args` array joined with single spaces; `None` if an
 /// element is not a string.
-fn join_strings(parts: &[Value]) -> Option<Cow<'_, str>> {
-    match parts {
-        [] => Some(Cow::Borrowed("")),
-        [Value::String(s)] => Some(Cow::Borrowed(s.as_str())),
-        _ => {
-            let mut joined = String::new();
-            for (i, p) in parts.iter().enumerate() {
-                let Value::String(s) = p else {
-                    return None;
-                };
-                if i > 0 {
-                    joined.push(' ');
-                }
-                joined.push_str(s);
-            }
-            Some(Cow::Owned(joined))
-        }
+fn join_strings(parts: V<'_>) -> Option<Cow<'_, str>> {
+    let mut it = parts.elements();
+    let Some(first) = it.next() else {
+        return Some(Cow::Borrowed(""));
+    };
+    let first = first.as_str()?;
+    let mut rest = it.peekable();
+    if rest.peek().is_none() {
+        return Some(first);
     }
+    let mut joined = first.into_owned();
+    for p in rest {
+        joined.push(' ');
+        joined.push_str(&p.as_str()?);
+    }
+    Some(Cow::Owned(joined))
 }

@@ -3,38 +3,35 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use crate::tape::{Kind, V};
 
 /// "JSON text" of a value (`JT(v)` in the reference notes): the decoded contents of a JSON
 /// string, otherwise the compact serialisation (`true`, `null`, `201`, `{"a":1}`).
 ///
-/// Strings, booleans and `null` are returned without allocating.
-pub(crate) fn jt(v: &Value) -> Cow<'_, str> {
-    match v {
-        Value::String(s) => Cow::Borrowed(s.as_str()),
-        Value::Bool(true) => Cow::Borrowed("true"),
-        Value::Bool(false) => Cow::Borrowed("false"),
-        Value::Null => Cow::Borrowed("null"),
-        other => Cow::Owned(other.to_string()),
+/// Borrowed from the event, except for strings holding characters JSON must escape.
+pub(crate) fn jt(v: V<'_>) -> Cow<'_, str> {
+    match v.as_str() {
+        Some(s) => s,
+        None => Cow::Borrowed(v.raw()),
     }
 }
 
 /// One step of fastjson's `Value.Get`: an object key (first match), or, on an array, a
 /// decimal index as Go's `strconv.Atoi` reads it; anything else is missing.
-pub(crate) fn get1<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
-    match v {
-        Value::Object(m) => m.get(key),
-        Value::Array(a) => {
+pub(crate) fn get1<'v>(v: V<'v>, key: &str) -> Option<V<'v>> {
+    match v.kind() {
+        Kind::Obj => v.get(key),
+        Kind::Arr => {
             let n = go_atoi(key)?;
             let n = usize::try_from(n).ok()?;
-            a.get(n)
+            v.elements().nth(n)
         }
         _ => None,
     }
 }
 
 /// fastjson's `Value.Get(keys...)`: [`get1`] applied key by key.
-pub(crate) fn get_path<'v>(v: &'v Value, keys: &[&str]) -> Option<&'v Value> {
+pub(crate) fn get_path<'v>(v: V<'v>, keys: &[&str]) -> Option<V<'v>> {
     keys.iter().try_fold(v, |cur, k| get1(cur, k))
 }
 
@@ -65,7 +62,7 @@ fn go_atoi(s: &str) -> Option<i64> {
 /// Walks `root` along a JSON pointer as the json plugin does: one optional leading `/` is
 /// dropped, the rest is split on `/`, every token is unescaped (`~1` → `/`, then `~0` → `~`)
 /// and looked up with [`get1`]. The empty pointer is handled by the caller.
-pub(crate) fn pointer<'v>(root: &'v Value, ptr: &str) -> Option<&'v Value> {
+pub(crate) fn pointer<'v>(root: V<'v>, ptr: &str) -> Option<V<'v>> {
     let ptr = ptr.strip_prefix('/').unwrap_or(ptr);
     let mut cur = root;
     for token in ptr.split('/') {
@@ -146,56 +143,105 @@ fn newline(out: &mut String, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tape::Doc;
     use serde_json::json;
+
+    fn doc(v: serde_json::Value) -> Doc {
+        Doc::parse(v.to_string().as_bytes()).unwrap()
+    }
 
     #[test]
     fn jt_renders_like_the_plugin() {
-        assert_eq!(jt(&json!("a\"b")), "a\"b");
-        assert_eq!(jt(&json!(true)), "true");
-        assert_eq!(jt(&json!(false)), "false");
-        assert_eq!(jt(&json!(null)), "null");
-        assert_eq!(jt(&json!(201)), "201");
-        assert_eq!(jt(&json!(-3)), "-3");
-        assert_eq!(jt(&json!(150.0)), "150.0");
+        assert_eq!(jt(doc(json!("a\"b")).root()), "a\"b");
+        assert_eq!(jt(doc(json!(true)).root()), "true");
+        assert_eq!(jt(doc(json!(false)).root()), "false");
+        assert_eq!(jt(doc(json!(null)).root()), "null");
+        assert_eq!(jt(doc(json!(201)).root()), "201");
+        assert_eq!(jt(doc(json!(-3)).root()), "-3");
+        assert_eq!(jt(doc(json!(150.0)).root()), "150.0");
         assert_eq!(
-            jt(&json!({"a": 1, "b": [1, "x"]})),
+            jt(doc(json!({"a": 1, "b": [1, "x"]})).root()),
             r#"{"a":1,"b":[1,"x"]}"#
         );
-        assert_eq!(jt(&json!([])), "[]");
-        assert!(matches!(jt(&json!("s")), Cow::Borrowed(_)));
+        assert_eq!(jt(doc(json!([])).root()), "[]");
+        assert!(matches!(jt(doc(json!("s")).root()), Cow::Borrowed(_)));
     }
 
     #[test]
     fn get1_follows_fastjson() {
-        let v = json!({"a": [10, 20, {"b": 1}], "a2": 1, "7": "seven"});
-        assert_eq!(get_path(&v, &["a", "1"]), Some(&json!(20)));
-        assert_eq!(get_path(&v, &["a", "+1"]), Some(&json!(20)));
-        assert_eq!(get_path(&v, &["a", "-0"]), Some(&json!(10)));
-        assert_eq!(get_path(&v, &["a", "01"]), Some(&json!(20)));
-        assert_eq!(get_path(&v, &["a", "-1"]), None);
-        assert_eq!(get_path(&v, &["a", "3"]), None);
-        assert_eq!(get_path(&v, &["a", "x"]), None);
-        assert_eq!(get_path(&v, &["a", ""]), None);
-        assert_eq!(get_path(&v, &["a", "99999999999999999999"]), None);
-        assert_eq!(get_path(&v, &["a", "2", "b"]), Some(&json!(1)));
-        assert_eq!(get_path(&v, &["7"]), Some(&json!("seven")));
-        assert_eq!(get_path(&v, &["a2", "x"]), None);
-        assert_eq!(get_path(&v, &[]), Some(&v));
+        let d = doc(json!({"a": [10, 20, {"b": 1}], "a2": 1, "7": "seven"}));
+        let v = d.root();
+        assert_eq!(
+            get_path(v, &["a", "1"]).map(|x| x.raw().to_string()),
+            Some(json!(20).to_string())
+        );
+        assert_eq!(
+            get_path(v, &["a", "+1"]).map(|x| x.raw().to_string()),
+            Some(json!(20).to_string())
+        );
+        assert_eq!(
+            get_path(v, &["a", "-0"]).map(|x| x.raw().to_string()),
+            Some(json!(10).to_string())
+        );
+        assert_eq!(
+            get_path(v, &["a", "01"]).map(|x| x.raw().to_string()),
+            Some(json!(20).to_string())
+        );
+        assert_eq!(get_path(v, &["a", "-1"]).map(|x| x.raw().to_string()), None);
+        assert_eq!(get_path(v, &["a", "3"]).map(|x| x.raw().to_string()), None);
+        assert_eq!(get_path(v, &["a", "x"]).map(|x| x.raw().to_string()), None);
+        assert_eq!(get_path(v, &["a", ""]).map(|x| x.raw().to_string()), None);
+        assert_eq!(
+            get_path(v, &["a", "99999999999999999999"]).map(|x| x.raw().to_string()),
+            None
+        );
+        assert_eq!(
+            get_path(v, &["a", "2", "b"]).map(|x| x.raw().to_string()),
+            Some(json!(1).to_string())
+        );
+        assert_eq!(
+            get_path(v, &["7"]).map(|x| x.raw().to_string()),
+            Some(json!("seven").to_string())
+        );
+        assert_eq!(get_path(v, &["a2", "x"]).map(|x| x.raw().to_string()), None);
+        assert_eq!(
+            get_path(v, &[]).map(|x| x.raw().to_string()),
+            Some(v.raw().to_string())
+        );
     }
 
     #[test]
     fn json_pointer() {
-        let v = json!({"stage": "X", "a/b": {"c~d": 1}, "l": [1, {"k": true}], "": {"": 5}});
-        assert_eq!(pointer(&v, "/stage"), Some(&json!("X")));
-        assert_eq!(pointer(&v, "stage"), Some(&json!("X")));
-        assert_eq!(pointer(&v, "/a~1b/c~0d"), Some(&json!(1)));
-        assert_eq!(pointer(&v, "/l/1/k"), Some(&json!(true)));
-        assert_eq!(pointer(&v, "/l/-"), None);
-        assert_eq!(pointer(&v, "/l/2"), None);
-        assert_eq!(pointer(&v, "/"), Some(&json!({"": 5})));
-        assert_eq!(pointer(&v, "//"), Some(&json!(5)));
-        assert_eq!(pointer(&v, "/nope"), None);
-        assert_eq!(pointer(&v, "//stage"), None);
+        let d = doc(json!({"stage": "X", "a/b": {"c~d": 1}, "l": [1, {"k": true}], "": {"": 5}}));
+        let v = d.root();
+        assert_eq!(
+            pointer(v, "/stage").map(|x| x.raw().to_string()),
+            Some(json!("X").to_string())
+        );
+        assert_eq!(
+            pointer(v, "stage").map(|x| x.raw().to_string()),
+            Some(json!("X").to_string())
+        );
+        assert_eq!(
+            pointer(v, "/a~1b/c~0d").map(|x| x.raw().to_string()),
+            Some(json!(1).to_string())
+        );
+        assert_eq!(
+            pointer(v, "/l/1/k").map(|x| x.raw().to_string()),
+            Some(json!(true).to_string())
+        );
+        assert_eq!(pointer(v, "/l/-").map(|x| x.raw().to_string()), None);
+        assert_eq!(pointer(v, "/l/2").map(|x| x.raw().to_string()), None);
+        assert_eq!(
+            pointer(v, "/").map(|x| x.raw().to_string()),
+            Some(json!({"": 5}).to_string())
+        );
+        assert_eq!(
+            pointer(v, "//").map(|x| x.raw().to_string()),
+            Some(json!(5).to_string())
+        );
+        assert_eq!(pointer(v, "/nope").map(|x| x.raw().to_string()), None);
+        assert_eq!(pointer(v, "//stage").map(|x| x.raw().to_string()), None);
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //!
 //! * `ka.sourceips` reads the top-level `sourceIPs` array (the plugin reads a path that
 //!   never exists and so never extracts it).
-//! * Events are parsed with `serde_json`: re-serialised JSON (the stored payload,
+//! * Events are stored as their compact JSON text plus a flat table of values (a "tape",
+//!   built in one pass; see `tape.rs`), and field values are borrowed from that text. The
+//!   text is exactly what `serde_json` writes for the event (inputs the fast parser is not
+//!   sure to normalise identically go through `serde_json` first): re-serialised JSON (the stored payload,
 //!   `evt.plugininfo`, object values) uses serde_json's number and string spelling
 //!   (`1.50e2` → `150.0`, `\u00e9` → `é`) rather than the input's; a duplicated key keeps its
 //!   last value (fastjson: first); invalid UTF-8, numbers outside the `f64` range and nesting
@@ -34,6 +37,7 @@ mod extract;
 mod gotime;
 mod jsontext;
 mod payload;
+mod tape;
 mod uri;
 
 pub use catalog::K8sAuditCatalog;

@@ -3,11 +3,10 @@
 
 use std::fmt;
 
-use serde_json::Value;
-
 use crate::event::AuditEvent;
 use crate::gotime::parse_stage_timestamp;
 use crate::jsontext::get1;
+use crate::tape::{Doc, Kind, V};
 
 /// Options of [`parse_payload`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +91,8 @@ impl std::error::Error for PayloadError {}
 /// the payload. Never panics.
 #[must_use]
 pub fn parse_payload(bytes: &[u8], opts: &ParseOptions) -> PayloadOutcome {
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
+    let doc = match Doc::parse(bytes) {
+        Ok(d) => d,
         Err(e) => {
             return PayloadOutcome {
                 events: Vec::new(),
@@ -102,7 +101,13 @@ pub fn parse_payload(bytes: &[u8], opts: &ParseOptions) -> PayloadOutcome {
         }
     };
     let mut out = PayloadOutcome::default();
-    match collect(value, opts, &mut out) {
+    // The common case, one `Event`: the document is the event (no copy).
+    let root = doc.root();
+    if root.kind() == Kind::Obj && kind_is(root, "Event") {
+        single(doc, opts, &mut out);
+        return out;
+    }
+    match collect(&doc, root, opts, &mut out) {
         Ok(()) => out,
         Err(NotRecognized) => PayloadOutcome {
             events: Vec::new(),
@@ -113,16 +118,22 @@ pub fn parse_payload(bytes: &[u8], opts: &ParseOptions) -> PayloadOutcome {
 
 struct NotRecognized;
 
+/// Whether the object `v` has a string `kind` equal to `want`.
+fn kind_is(v: V<'_>, want: &str) -> bool {
+    v.get("kind").and_then(V::as_str).as_deref() == Some(want)
+}
+
 /// The plugin's `ParseAuditEventsJSON`.
 fn collect(
-    value: Value,
+    doc: &Doc,
+    value: V<'_>,
     opts: &ParseOptions,
     out: &mut PayloadOutcome,
 ) -> Result<(), NotRecognized> {
-    match value {
-        Value::Array(elements) => {
-            for v in elements {
-                match collect(v, opts, out) {
+    match value.kind() {
+        Kind::Arr => {
+            for v in value.elements() {
+                match collect(doc, v, opts, out) {
                     Err(NotRecognized) if opts.keep_valid_siblings => {
                         out.errors.push(PayloadError::NotRecognized)
                     }
@@ -131,35 +142,37 @@ fn collect(
             }
             Ok(())
         }
-        Value::Object(mut obj) => match obj.get("kind").and_then(Value::as_str) {
-            Some("EventList") => match obj.get_mut("items") {
-                Some(Value::Array(items)) if !items.is_empty() => {
-                    for item in std::mem::take(items) {
-                        single(item, opts, out);
+        Kind::Obj => {
+            if kind_is(value, "EventList") {
+                match value.get("items") {
+                    Some(items) if items.kind() == Kind::Arr && items.len() > 0 => {
+                        for item in items.elements() {
+                            single(doc.sub(item), opts, out);
+                        }
+                        Ok(())
                     }
-                    Ok(())
+                    _ => Err(NotRecognized),
                 }
-                _ => Err(NotRecognized),
-            },
-            Some("Event") => {
-                single(Value::Object(obj), opts, out);
+            } else if kind_is(value, "Event") {
+                single(doc.sub(value), opts, out);
                 Ok(())
+            } else {
+                Err(NotRecognized)
             }
-            _ => Err(NotRecognized),
-        },
+        }
         _ => Err(NotRecognized),
     }
 }
 
 /// The plugin's `parseSingleAuditEventJSON`.
-fn single(item: Value, opts: &ParseOptions, out: &mut PayloadOutcome) {
-    let time_ns = match get1(&item, "stageTimestamp") {
+fn single(item: Doc, opts: &ParseOptions, out: &mut PayloadOutcome) {
+    let time_ns = match get1(item.root(), "stageTimestamp") {
         None => {
             out.errors.push(PayloadError::NoTimestamp);
             return;
         }
         // a non-string timestamp reads as "" in the plugin
-        Some(v) => match parse_stage_timestamp(v.as_str().unwrap_or("")) {
+        Some(v) => match parse_stage_timestamp(&v.as_str().unwrap_or_default()) {
             Ok(ns) => ns,
             Err(msg) => {
                 out.errors.push(PayloadError::BadTimestamp(msg));
@@ -167,12 +180,10 @@ fn single(item: Value, opts: &ParseOptions, out: &mut PayloadOutcome) {
             }
         },
     };
-    let payload = item.to_string();
-    if payload.len() > opts.max_event_size {
-        out.errors.push(PayloadError::TooLarge {
-            size: payload.len(),
-        });
+    let size = item.text().len();
+    if size > opts.max_event_size {
+        out.errors.push(PayloadError::TooLarge { size });
         return;
     }
-    out.events.push(AuditEvent::new(item, payload, time_ns));
+    out.events.push(AuditEvent::new(item, time_ns));
 }

@@ -606,9 +606,7 @@ fn check_not_served_rule(
     if r.source == "syscall" {
         if let Some((msg, span)) = syscall_unknown(&resolved) {
             let (line, col) = line_col(&text, span.start as usize);
-            let ctx = r
-                .cond_ctx
-                .condition(&text, span.start as usize, line, col);
+            let ctx = r.cond_ctx.condition(&text, span.start as usize, line, col);
             if r.skip_if_unknown_filter {
                 res.warn(WarningCode::UnknownFilter, msg, ctx);
                 return Ok(());
@@ -618,6 +616,16 @@ fn check_not_served_rule(
                 msg,
                 ctx,
             });
+        }
+        // An empty set means the condition can never hold, not that it is too broad.
+        if r.warn_evttypes
+            && crate::syscall::event_types(&resolved).len() > crate::syscall::NO_EVTTYPE_THRESHOLD
+        {
+            res.warn(
+                WarningCode::NoEvttype,
+                "Rule matches too many evt.type values. This has a significant performance penalty.",
+                r.ctx.clone(),
+            );
         }
     }
     Ok(())

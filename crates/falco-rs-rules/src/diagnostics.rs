@@ -115,7 +115,10 @@ pub fn recover(
             skipped_names.push(n);
         }
         let res = reload(&skip);
-        let next = res.errors.first().map(|e| (e.code, item_offset(&e.context)));
+        let next = res
+            .errors
+            .first()
+            .map(|e| (e.code, item_offset(&e.context)));
         if let Some(e) = res.errors.first() {
             let cascade = skipped_names.iter().any(|n| {
                 e.message.contains(&format!("'{n}'"))
@@ -147,6 +150,11 @@ pub fn recover(
             }
         }
     }
+    for d in lint_exceptions(first) {
+        if !out.iter().any(|o| o.same_problem(&d)) {
+            out.push(d);
+        }
+    }
     // Errors first, each group in file order (the first error stays first).
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut warnings: Vec<Diagnostic> = Vec::new();
@@ -162,6 +170,64 @@ pub fn recover(
     warnings.sort_by_key(|d| (d.additional, position(&d.context)));
     errors.extend(warnings);
     errors
+}
+
+/// Code of the falco-rs lint for exception values that do not fit their comparison.
+pub const EXCEPTION_VALUE_SHAPE: &str = "FALCO_RS_EXCEPTION_VALUE_SHAPE";
+
+/// Exception values whose shape does not fit the comparison (a list compared with
+/// `=`, `startswith`, ...): Falco turns them into conditions that fail to parse or never
+/// match. Reported by falco-rs only (as additional warnings).
+fn lint_exceptions(res: &LoadResult) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Ok(docs) = yaml::load_all(&res.content) else {
+        return out;
+    };
+    let root = Context::file(&res.name);
+    for item in docs.iter().filter_map(Node::as_seq).flatten() {
+        let Some(rule) = item.get("rule").and_then(Node::as_str) else {
+            continue;
+        };
+        let rctx = root.child(item.mark, ItemType::Rule, rule);
+        for ex in item
+            .get("exceptions")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let name = ex.get("name").and_then(Node::as_str).unwrap_or_default();
+            let (Some(fields), Some(values)) = (
+                ex.get("fields").and_then(Node::as_seq),
+                ex.get("values").and_then(Node::as_seq),
+            ) else {
+                continue;
+            };
+            let comps: Vec<&str> = match ex.get("comps").and_then(Node::as_seq) {
+                Some(c) => c.iter().map(|n| n.as_str().unwrap_or("=")).collect(),
+                None => fields.iter().map(|_| "=").collect(),
+            };
+            for tuple in values.iter().filter_map(Node::as_seq) {
+                for ((value, field), comp) in tuple.iter().zip(fields).zip(&comps) {
+                    let comp = comp.trim();
+                    let list_op = matches!(comp, "in" | "intersects" | "pmatch")
+                        || is_str_operator_with_modifier(comp);
+                    if value.as_seq().is_some() && !list_op {
+                        let field = field.as_str().unwrap_or_default();
+                        out.push(Diagnostic {
+                            severity: Severity::Warning,
+                            code: EXCEPTION_VALUE_SHAPE,
+                            codedesc: "Exception value does not fit its comparison",
+                            message: format!(
+                                "exception '{name}': the value for {field} is a list, but comp '{comp}' compares with one value"
+                            ),
+                            context: rctx.child(value.mark, ItemType::ExceptionValue, name),
+                            additional: true,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn err_item_name(ctx: &Context) -> Option<String> {
@@ -274,12 +340,31 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
     if let Some(pos) = msg.find("nonexistent field ") {
         let field = msg[pos + "nonexistent field ".len()..].trim();
         let base = field.split('[').next().unwrap_or(field);
-        return Some(
-            match closest(base, data.fields.iter().map(String::as_str)) {
-                Some(c) => format!("did you mean `{c}`?"),
-                None => "`falco-rs --list` shows every field of the k8s_audit source".into(),
-            },
-        );
+        return Some(field_hint(base, data));
+    }
+    if let Some(pos) = msg.find("invalid formatting token ") {
+        let field = msg[pos + "invalid formatting token ".len()..].trim();
+        let base = field.split('[').next().unwrap_or(field);
+        return Some(field_hint(base, data));
+    }
+    if msg.ends_with("is not a supported filter field") {
+        if let Some(f) = quoted_after(msg, "") {
+            return Some(field_hint(f.split('[').next().unwrap_or(f), data));
+        }
+    }
+    if let Some(pos) = msg.find("unknown event type ") {
+        let name = msg[pos + "unknown event type ".len()..].trim();
+        if lists.iter().any(|l| l == name) {
+            return Some(format!("`{name}` is a list that was left unexpanded: a list is substituted only into items defined after it, and a list that refers to itself in a loop is never expanded"));
+        }
+        let names = crate::syscall::EVENT_NAMES
+            .iter()
+            .chain(crate::syscall::SYSCALL_NAMES.iter())
+            .copied();
+        return Some(match closest(name, names) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => "`evt.type` takes event or syscall names such as `open` or `execve`; a list name in the values means the list was not defined before this item".into(),
+        });
     }
     if let Some(name) = quoted_after(msg, "Undefined macro ") {
         let own = d.context.locs.get(1).map_or("", |l| l.item_name.as_str());
@@ -291,7 +376,11 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
         if macros.is_empty() {
             s.push_str("no other macro is defined in this file; define the macro before the item that uses it");
         } else {
-            let _ = write!(s, "other macros defined in this file: {}", name_list(&macros));
+            let _ = write!(
+                s,
+                "other macros defined in this file: {}",
+                name_list(&macros)
+            );
         }
         return Some(s);
     }
@@ -305,9 +394,7 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
         return Some("each top-level entry must be a mapping such as `- rule: ...`, `- macro: ...` or `- list: ...`".into());
     }
     if msg.starts_with("Rules content is not yaml") {
-        return Some(
-            "a rules file is a YAML sequence of items: start each item with `- `".into(),
-        );
+        return Some("a rules file is a YAML sequence of items: start each item with `- `".into());
     }
     if msg.starts_with("reference loop in macro") {
         return Some(
@@ -371,6 +458,12 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
             return Some(format!("the YAML parser says: {}", e.detail));
         }
     }
+    if d.code == EXCEPTION_VALUE_SHAPE {
+        return Some(
+            "use comp `in` (or `intersects`, `pmatch`) for a list of values, or give one value"
+                .into(),
+        );
+    }
     if d.code == WarningCode::UnusedMacro.as_str() || d.code == WarningCode::UnusedList.as_str() {
         return Some("remove it, or use it in a rule".into());
     }
@@ -380,7 +473,9 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
         );
     }
     if d.code == WarningCode::UnsafeNaCheck.as_str() {
-        return Some("test for a missing value with `exists` (e.g. `not ka.user.name exists`)".into());
+        return Some(
+            "test for a missing value with `exists` (e.g. `not ka.user.name exists`)".into(),
+        );
     }
     if d.code == WarningCode::UnknownItem.as_str() {
         return Some("top-level items are `rule`, `macro`, `list`, `required_engine_version` and `required_plugin_versions`".into());
@@ -401,7 +496,9 @@ struct Spot<'a> {
 /// The end of the top-level item starting at `start` (the next line that starts a
 /// new sequence entry or document at column 0), or the end of the text.
 fn item_end(content: &str, start: usize) -> usize {
-    let mut pos = content[start..].find('\n').map_or(content.len(), |p| start + p + 1);
+    let mut pos = content[start..]
+        .find('\n')
+        .map_or(content.len(), |p| start + p + 1);
     while pos < content.len() {
         let rest = &content[pos..];
         if rest.starts_with("- ") || rest.starts_with("---") || rest.starts_with("...") {
@@ -475,12 +572,16 @@ fn locate<'a>(d: &'a Diagnostic, content: &str) -> Option<Spot<'a>> {
         });
     }
     let msg = d.message.as_str();
+    let formatting = msg
+        .find("invalid formatting token ")
+        .map(|p| format!("%{}", msg[p + "invalid formatting token ".len()..].trim()));
     let token = if msg.ends_with("is not a supported comparison operator")
+        || msg.ends_with("is not a supported filter field")
         || msg.starts_with("Unknown key ")
     {
         quoted_after(msg, "")
     } else {
-        None
+        formatting.as_deref()
     };
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         let from = base.saturating_sub(item_start);
@@ -507,6 +608,19 @@ fn settle(cond: &str, index: usize) -> usize {
         cond[..index].trim_end().len()
     } else {
         index
+    }
+}
+
+/// "did you mean" over the k8s_audit catalog and the syscall field names.
+fn field_hint(name: &str, data: &HintData) -> String {
+    let names = data
+        .fields
+        .iter()
+        .map(String::as_str)
+        .chain(crate::syscall::FIELDS.iter().copied());
+    match closest(name, names) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None => "no field has a similar name; `falco-rs --list` shows the k8s_audit fields".into(),
     }
 }
 
@@ -539,7 +653,11 @@ fn line_at(text: &str, offset: usize) -> (&str, usize, usize) {
     let start = text[..offset].rfind('\n').map_or(0, |p| p + 1);
     let end = text[offset..].find('\n').map_or(text.len(), |p| offset + p);
     let line_no = text[..start].matches('\n').count();
-    (text[start..end].trim_end_matches('\r'), offset - start, line_no)
+    (
+        text[start..end].trim_end_matches('\r'),
+        offset - start,
+        line_no,
+    )
 }
 
 fn caret_line(line: &str, col: usize, len: usize) -> String {

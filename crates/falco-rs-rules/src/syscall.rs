@@ -1146,6 +1146,212 @@ pub fn is_event_type(name: &str) -> bool {
     EVENT_NAMES.binary_search(&name).is_ok() || SYSCALL_NAMES.binary_search(&name).is_ok()
 }
 
+
+/// Event types a syscall condition can match, computed like libsinsp's
+/// `ppm_event_codes` (over event and syscall *names* rather than event codes): checks of
+/// `evt.type`/`syscall.type` with `=`, `!=` or `in` restrict the set, `and`/`or` intersect
+/// and unite, `not` is pushed down to the leaves, any other check matches every type.
+/// Falco warns (`LOAD_NO_EVTTYPE`) when a rule matches more than 100 event codes; one
+/// name stands for a few codes, so [`NO_EVTTYPE_THRESHOLD`] applies to names.
+pub fn event_types(expr: &falco_rs_syntax::Expr) -> std::collections::BTreeSet<&'static str> {
+    let mut v = EvtTypeVisitor {
+        inside_negation: false,
+        has_codes: false,
+        is_evttype_field: false,
+        codes: all_event_types(),
+    };
+    v.expr(expr);
+    v.codes
+}
+
+/// More matched event type names than this is Falco's "too many evt.type values".
+pub const NO_EVTTYPE_THRESHOLD: usize = 100;
+
+type NameSet = std::collections::BTreeSet<&'static str>;
+
+fn all_event_types() -> NameSet {
+    EVENT_NAMES
+        .iter()
+        .chain(SYSCALL_NAMES.iter())
+        .copied()
+        .collect()
+}
+
+fn names_to_set<'a>(names: impl IntoIterator<Item = &'a String>) -> NameSet {
+    let all = all_event_types();
+    names
+        .into_iter()
+        .filter_map(|n| all.get(n.as_str()).copied())
+        .collect()
+}
+
+struct EvtTypeVisitor {
+    inside_negation: bool,
+    has_codes: bool,
+    is_evttype_field: bool,
+    codes: NameSet,
+}
+
+impl EvtTypeVisitor {
+    fn inversion(&mut self) {
+        // "Neutral" checks (no event type in them) are not inverted.
+        if self.has_codes {
+            let all = all_event_types();
+            self.codes = all.difference(&self.codes).copied().collect();
+        }
+    }
+
+    fn try_inversion(&mut self) {
+        if self.inside_negation {
+            self.inversion();
+        }
+    }
+
+    fn conjunction(&mut self, children: &[falco_rs_syntax::Expr]) {
+        let mut types = all_event_types();
+        for c in children {
+            self.expr(c);
+            types = types.intersection(&self.codes).copied().collect();
+        }
+        self.codes = types;
+        self.is_evttype_field = false;
+    }
+
+    fn disjunction(&mut self, children: &[falco_rs_syntax::Expr]) {
+        let mut types = NameSet::new();
+        for c in children {
+            self.expr(c);
+            types.extend(self.codes.iter().copied());
+        }
+        self.codes = types;
+        self.is_evttype_field = false;
+    }
+
+    fn values(&mut self, names: &[String]) {
+        self.has_codes = true;
+        self.codes = names_to_set(names);
+        self.is_evttype_field = false;
+        self.try_inversion();
+    }
+
+    fn operand(&mut self, o: &falco_rs_syntax::Operand) {
+        use falco_rs_syntax::Operand;
+        match o {
+            Operand::Field(f) => {
+                self.has_codes = false;
+                self.is_evttype_field =
+                    (f.name == "evt.type" || f.name == "syscall.type") && f.arg.is_none();
+                self.codes = all_event_types();
+                self.try_inversion();
+            }
+            Operand::Transform { args, .. } | Operand::List(args, _) => {
+                for a in args {
+                    self.operand(a);
+                    // libsinsp refuses evt.type under a transformer; count it as no
+                    // restriction.
+                    self.is_evttype_field = false;
+                }
+            }
+            Operand::Literal(v, _) => self.values(std::slice::from_ref(v)),
+        }
+    }
+
+    fn expr(&mut self, e: &falco_rs_syntax::Expr) {
+        use falco_rs_syntax::{Expr, Op, Rhs};
+        match e {
+            Expr::And(c, _) if self.inside_negation => self.disjunction(c),
+            Expr::And(c, _) => self.conjunction(c),
+            Expr::Or(c, _) if self.inside_negation => self.conjunction(c),
+            Expr::Or(c, _) => self.disjunction(c),
+            Expr::Not(c, _) => {
+                self.codes.clear();
+                self.inside_negation = !self.inside_negation;
+                self.expr(c);
+                self.inside_negation = !self.inside_negation;
+                self.is_evttype_field = false;
+            }
+            Expr::Macro(..) => {
+                self.has_codes = false;
+                self.codes = all_event_types();
+                self.is_evttype_field = false;
+                self.try_inversion();
+            }
+            Expr::Check(c) if c.op == Op::Exists => {
+                self.operand(&c.lhs);
+                self.has_codes = self.is_evttype_field;
+                self.codes = all_event_types();
+                self.is_evttype_field = false;
+                self.try_inversion();
+            }
+            Expr::Check(c) => {
+                self.has_codes = false;
+                if let Some(all) = evt_num_invariant(c) {
+                    self.has_codes = true;
+                    self.codes = if all { all_event_types() } else { NameSet::new() };
+                    self.is_evttype_field = false;
+                    self.try_inversion();
+                    return;
+                }
+                if matches!(c.op, Op::Eq | Op::Ne | Op::In) {
+                    self.operand(&c.lhs);
+                    if self.is_evttype_field {
+                        match &c.rhs {
+                            Rhs::Value(v, _) => self.values(std::slice::from_ref(v)),
+                            Rhs::List(vs, _) | Rhs::Modified(_, vs, _) => self.values(vs),
+                            Rhs::None | Rhs::Field(_) => {
+                                self.has_codes = false;
+                                self.codes = all_event_types();
+                            }
+                        }
+                        if c.op == Op::Ne {
+                            self.inversion();
+                        }
+                        self.is_evttype_field = false;
+                        return;
+                    }
+                }
+                self.codes = all_event_types();
+                self.is_evttype_field = false;
+                self.try_inversion();
+            }
+        }
+    }
+}
+
+/// libsinsp's `evt.num` invariants (evt.num >= 1): `Some(false)` when the check can
+/// never hold, `Some(true)` when it always holds.
+fn evt_num_invariant(c: &falco_rs_syntax::Check) -> Option<bool> {
+    use falco_rs_syntax::{Op, Operand, Rhs};
+    let Operand::Field(f) = &c.lhs else {
+        return None;
+    };
+    if f.name != "evt.num" || f.arg.is_some() {
+        return None;
+    }
+    if c.op == Op::In {
+        let Rhs::List(vs, _) = &c.rhs else {
+            return None;
+        };
+        return vs
+            .iter()
+            .all(|v| v.parse::<u64>() == Ok(0))
+            .then_some(false);
+    }
+    let Rhs::Value(v, _) = &c.rhs else {
+        return None;
+    };
+    let n: u64 = v.parse().ok()?;
+    match c.op {
+        Op::Eq if n == 0 => Some(false),
+        Op::Ne if n == 0 => Some(true),
+        Op::Lt if n <= 1 => Some(false),
+        Op::Le if n == 0 => Some(false),
+        Op::Gt if n == 0 => Some(true),
+        Op::Ge if n <= 1 => Some(true),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1168,5 +1374,23 @@ mod tests {
         assert!(is_event_type("open"));
         assert!(is_event_type("execve"));
         assert!(!is_event_type("some_invalid_event"));
+    }
+
+    fn types(cond: &str) -> usize {
+        event_types(&falco_rs_syntax::parse_condition(cond).expect("parses")).len()
+    }
+
+    #[test]
+    fn event_type_sets() {
+        let all = all_event_types().len();
+        assert!(all > NO_EVTTYPE_THRESHOLD);
+        assert_eq!(types("evt.type=execve"), 1);
+        assert_eq!(types("evt.type in (execve, open) and proc.name=foo"), 2);
+        assert_eq!(types("proc.name=foo"), all);
+        assert_eq!(types("evt.type!=execve"), all - 1);
+        assert_eq!(types("not evt.type=execve"), all - 1);
+        assert_eq!(types("evt.type=execve and not proc.name=foo"), 1);
+        assert_eq!(types("not evt.type in (execve, open) or evt.type=connect"), all - 2);
+        assert_eq!(types("evt.num=0"), 0);
     }
 }

@@ -94,12 +94,7 @@ pub fn validate(cli: &Cli, config: &Config) -> Result<ExitCode> {
                 if i > 0 {
                     out.push('\n');
                 }
-                out.push_str(&diagnostics::render(
-                    &res.name,
-                    &res.content,
-                    &diags,
-                    &data,
-                ));
+                out.push_str(&diagnostics::render(&res.name, &res.content, &diags, &data));
             }
             print!("{out}");
             return Ok(if all_ok {
@@ -466,7 +461,11 @@ pub fn describe(loaded: &Loaded, rule: Option<&str>) -> Result<Value> {
         .iter()
         .flat_map(|r| {
             let mut d = Details::default();
-            if let Some(e) = col.rules.get(&r.name).and_then(|i| parse_condition(&i.cond).ok()) {
+            if let Some(e) = col
+                .rules
+                .get(&r.name)
+                .and_then(|i| parse_condition(&i.cond).ok())
+            {
                 walk(&e, &known_lists, &mut d);
             }
             d.macros
@@ -504,10 +503,13 @@ pub fn describe(loaded: &Loaded, rule: Option<&str>) -> Result<Value> {
         .lists
         .iter()
         .map(|(name, compiled_items)| {
-            let raw = col.lists.get(name).map(|l| l.items.clone()).unwrap_or_default();
-            let (refs, items): (Vec<String>, Vec<String>) = raw
-                .into_iter()
-                .partition(|i| !compiled_items.contains(i));
+            let raw = col
+                .lists
+                .get(name)
+                .map(|l| l.items.clone())
+                .unwrap_or_default();
+            let (refs, items): (Vec<String>, Vec<String>) =
+                raw.into_iter().partition(|i| !compiled_items.contains(i));
             json!({
                 "info": {"name": name, "items": items},
                 "details": {

@@ -96,6 +96,18 @@ impl RuleIndex {
         }
     }
 
+    /// Number of rules that at least one dimension constrains (not candidates for every
+    /// event).
+    pub fn constrained(&self) -> usize {
+        (0..self.len)
+            .filter(|&i| {
+                self.dims
+                    .iter()
+                    .any(|d| d.other[i / 64] & (1 << (i % 64)) == 0)
+            })
+            .count()
+    }
+
     /// Number of rules indexed.
     pub fn len(&self) -> usize {
         self.len

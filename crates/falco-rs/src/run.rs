@@ -3,13 +3,16 @@
 
 use crate::cli::Cli;
 use crate::config::Config;
-use crate::detector::Detector;
+use crate::detector::{Detector, DetectorState, Extras};
 use crate::metrics::Metrics;
-use crate::replay::{replay, ReplayStats};
+use crate::reload::{spawn_file_watcher, spawn_signal_listener, Control};
+use crate::replay::{effective_jobs, replay, replay_parallel, ReplayStats};
+use crate::report::NoiseReport;
 use crate::ruleset::{
     append_outputs, check_plugin_requirements, expand_rules_paths, load_rules, selections,
     ActiveRules, RulesSource, BUILTIN_PLUGINS, ENGINE_VERSION,
 };
+use crate::suppress::{SuppressionConfig, Suppressor};
 use anyhow::{anyhow, bail, Result};
 use falco_rs_k8saudit::ParseOptions;
 use falco_rs_output::{
@@ -26,6 +29,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 
 /// The default ruleset embedded in the binary.
@@ -271,30 +275,45 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     } else {
         None
     };
-    let rules = &loaded.compiled.rules;
-    let mut detector = Detector::new(
-        rules,
-        &loaded.compiled.program,
-        &active.order,
-        fmt,
-        outputs,
-        rule_matching_all,
-        cli.max_seconds,
-    );
-    match source {
+    let extras = Extras {
+        metrics: Some(metrics.clone()),
+        report: cli.report.is_some().then(NoiseReport::default),
+        suppressor: suppression_config(&config)?.map(Suppressor::new),
+    };
+    let state = DetectorState::new(outputs, cli.max_seconds, extras);
+    let (errors, report) = match source {
         Source::Replay {
             path,
             legacy,
             parse_opts,
         } => {
+            let mut detector = Detector::from_state(
+                &loaded.compiled.rules,
+                &loaded.compiled.program,
+                &active.order,
+                fmt,
+                rule_matching_all,
+                state,
+            );
             let mut replay_stats = ReplayStats::default();
-            replay(
-                Path::new(&path),
-                &parse_opts,
-                legacy,
-                &mut replay_stats,
-                |ev| detector.process(ev),
-            )
+            if effective_jobs(cli.jobs) > 1 && !detector.needs_events() {
+                replay_parallel(
+                    Path::new(&path),
+                    &parse_opts,
+                    legacy,
+                    &mut replay_stats,
+                    cli.jobs,
+                    &mut detector,
+                )
+            } else {
+                replay(
+                    Path::new(&path),
+                    &parse_opts,
+                    legacy,
+                    &mut replay_stats,
+                    |ev| detector.process(ev),
+                )
+            }
             .map_err(|e| anyhow!("could not read events from {path}: {e}"))?;
             if replay_stats.malformed > 0 {
                 log::info!(
@@ -310,6 +329,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     replay_stats.malformed
                 );
             }
+            let report = detector.take_report();
+            (detector.finish(), report)
         }
         Source::Webhook {
             config: wcfg,
@@ -331,8 +352,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             set_queue_depth(&metrics, &receiver);
             ready.store(true, Ordering::SeqCst);
+            let controls = start_reload_triggers(&cli, &config)?;
             let mut dedup = DedupWindow::new(dedup_window);
-            consume(receiver, &mut detector, Some(&mut dedup), &metrics);
+            let live = LiveRules {
+                compiled: loaded.compiled,
+                order: active.order,
+                match_all: rule_matching_all,
+            };
+            let out = run_live(
+                receiver,
+                state,
+                live,
+                fmt,
+                Some(&mut dedup),
+                &metrics,
+                &cli,
+                &controls,
+            );
             server.join();
             log::info!(
                 "webhook stopped: {} requests, {} events accepted, {} duplicates skipped, {} items rejected, {} client errors, {} overload answers (503)",
@@ -343,6 +379,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 stats.client_errors.load(Ordering::Relaxed),
                 stats.overloaded.load(Ordering::Relaxed),
             );
+            out
         }
         Source::Eks(ecfg) => {
             let (queue, receiver) = EventQueue::bounded(ecfg_queue_capacity());
@@ -360,7 +397,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             set_queue_depth(&metrics, &receiver);
             ready.store(true, Ordering::SeqCst);
-            consume(receiver, &mut detector, None, &metrics);
+            let controls = start_reload_triggers(&cli, &config)?;
+            let live = LiveRules {
+                compiled: loaded.compiled,
+                order: active.order,
+                match_all: rule_matching_all,
+            };
+            let out = run_live(receiver, state, live, fmt, None, &metrics, &cli, &controls);
             source.join();
             log::info!(
                 "k8saudit-eks stopped: {} polls, {} pages, {} events, {} duplicates skipped, {} truncated, {} malformed, {} AWS errors retried",
@@ -372,9 +415,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 stats.malformed.load(Ordering::Relaxed),
                 stats.errors.load(Ordering::Relaxed),
             );
+            out
         }
+    };
+    if let Some(r) = report {
+        let text = if cli.report.as_deref() == Some("json") {
+            format!("{}\n", r.render_json())
+        } else {
+            r.render_text()
+        };
+        let mut stdout = std::io::stdout().lock();
+        use std::io::Write as _;
+        let _ = stdout.write_all(text.as_bytes());
     }
-    let errors = detector.finish();
     if let Some(a) = admin {
         a.shutdown();
     }
@@ -384,16 +437,191 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Evaluates queued batches until every producer is gone. A batch is acknowledged to
-/// its producer when dropped, after its events were evaluated.
+/// The active ruleset of a live source (replaced on reload).
+struct LiveRules {
+    compiled: falco_rs_rules::compile::CompiledRules,
+    order: Vec<usize>,
+    match_all: bool,
+}
+
+/// Why [`consume`] returned.
+enum Outcome {
+    /// Every producer is gone (shutdown).
+    Done,
+    /// A reload was requested.
+    Reload,
+}
+
+/// Reload triggers of a live run.
+struct Controls {
+    rx: Option<mpsc::Receiver<Control>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Controls {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// SIGHUP/SIGUSR1 always; with `watch_config_files` (default true, as Falco) a watcher
+/// of the configuration and rules files.
+fn start_reload_triggers(cli: &Cli, config: &Config) -> Result<Controls> {
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    spawn_signal_listener(tx.clone(), stop.clone())
+        .map_err(|e| anyhow!("cannot install signal handlers: {e}"))?;
+    if config.bool_or("watch_config_files", true) {
+        let mut paths: Vec<std::path::PathBuf> = Vec::new();
+        if let Some(c) = &cli.config {
+            paths.push(c.into());
+        }
+        let rules: Vec<String> = if !cli.rules.is_empty() {
+            cli.rules.clone()
+        } else {
+            ["rules_files", "rules_file"]
+                .iter()
+                .filter_map(|k| config.get(k))
+                .flat_map(|v| match v {
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect(),
+                    serde_json::Value::String(s) => vec![s.clone()],
+                    _ => Vec::new(),
+                })
+                .collect()
+        };
+        paths.extend(rules.into_iter().map(Into::into));
+        if !paths.is_empty() {
+            spawn_file_watcher(paths, std::time::Duration::from_secs(2), tx, stop.clone())
+                .map_err(|e| anyhow!("cannot watch the configuration files: {e}"))?;
+        }
+    }
+    Ok(Controls { rx: Some(rx), stop })
+}
+
+/// Loads the configuration and rules again, as at startup; `Err` carries the
+/// diagnostics to log.
+fn reload_rules(cli: &Cli) -> std::result::Result<LiveRules, String> {
+    let mut config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    for o in &cli.options {
+        config.apply_override(o).map_err(|e| e.to_string())?;
+    }
+    let sources = rules_sources(cli, &config).map_err(|e| e.to_string())?;
+    let (loaded, results) = load_rules(&sources, &append_outputs(&config), false, |_| {});
+    if let Some(bad) = results.iter().find(|r| !r.successful()) {
+        return Err(bad.verbose());
+    }
+    let loaded = loaded.ok_or("no rules were loaded")?;
+    let mut plugin_names: Vec<String> = loaded_plugins(&config)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    plugin_names.push("json".into());
+    check_plugin_requirements(&loaded.collector, &plugin_names).map_err(|e| e.to_string())?;
+    let min = Priority::parse(&config.str("priority").unwrap_or_else(|| "debug".into()))
+        .ok_or("invalid priority")?;
+    let sel = selections(&config).map_err(|e| e.to_string())?;
+    let active = ActiveRules::build(&loaded.compiled, min, &sel);
+    let match_all = config
+        .str("rule_matching")
+        .is_some_and(|m| m.eq_ignore_ascii_case("all"));
+    Ok(LiveRules {
+        compiled: loaded.compiled,
+        order: active.order,
+        match_all,
+    })
+}
+
+/// Runs a live source's engine loop, swapping the ruleset between batches on reload
+/// (no event is lost or evaluated twice: the swap happens between events on the one
+/// engine thread). Returns undelivered alerts and the noise report.
+#[allow(clippy::too_many_arguments)]
+fn run_live(
+    mut receiver: QueueReceiver,
+    mut state: DetectorState,
+    mut live: LiveRules,
+    fmt: AlertFormat,
+    mut dedup: Option<&mut DedupWindow>,
+    metrics: &Arc<Metrics>,
+    cli: &Cli,
+    controls: &Controls,
+) -> (u64, Option<NoiseReport>) {
+    loop {
+        let mut detector = Detector::from_state(
+            &live.compiled.rules,
+            &live.compiled.program,
+            &live.order,
+            fmt.clone(),
+            live.match_all,
+            state,
+        );
+        match consume(
+            &mut receiver,
+            &mut detector,
+            dedup.as_deref_mut(),
+            metrics,
+            controls,
+        ) {
+            Outcome::Done => {
+                let report = detector.take_report();
+                return (detector.finish(), report);
+            }
+            Outcome::Reload => {
+                state = detector.into_state();
+                metrics.reloads.fetch_add(1, Ordering::Relaxed);
+                let started = std::time::Instant::now();
+                match reload_rules(cli) {
+                    Ok(new) => {
+                        metrics.last_reload_success.store(1, Ordering::Relaxed);
+                        metrics
+                            .rules_loaded
+                            .store(new.compiled.rules.len() as u64, Ordering::Relaxed);
+                        metrics
+                            .rules_load_micros
+                            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                        log::info!("rules reloaded: {} rules active", new.order.len());
+                        live = new;
+                    }
+                    Err(diag) => {
+                        metrics.last_reload_success.store(0, Ordering::Relaxed);
+                        log::error!(
+                            "reload failed, keeping the previous rules:\n{}",
+                            diag.trim_end()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Evaluates queued batches until every producer is gone or a reload is requested. A
+/// batch is acknowledged to its producer when dropped, after its events were evaluated.
 fn consume(
-    receiver: QueueReceiver,
+    receiver: &mut QueueReceiver,
     detector: &mut Detector<'_>,
     mut dedup: Option<&mut DedupWindow>,
     metrics: &Metrics,
-) {
+    controls: &Controls,
+) -> Outcome {
     let mut stopped = false;
-    for mut batch in receiver {
+    loop {
+        if let Some(rx) = &controls.rx {
+            while let Ok(c) = rx.try_recv() {
+                match c {
+                    Control::Reload => return Outcome::Reload,
+                    Control::ReopenOutputs => detector.reopen_outputs(),
+                }
+            }
+        }
+        let mut batch = match receiver.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(b) => b,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Outcome::Done,
+        };
         if stopped {
             continue;
         }
@@ -412,6 +640,36 @@ fn consume(
             }
         }
     }
+}
+
+/// `suppression:` settings (opt-in).
+fn suppression_config(config: &Config) -> Result<Option<SuppressionConfig>> {
+    if !config.bool_or("suppression.enabled", false) {
+        return Ok(None);
+    }
+    let window = config
+        .get("suppression.window")
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(60);
+    if window == 0 {
+        bail!("suppression.window must be at least 1 second");
+    }
+    let fields = config
+        .get("suppression.fields")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(SuppressionConfig {
+        window_ns: window.saturating_mul(1_000_000_000),
+        fields,
+    }))
 }
 
 /// `--explain`: replays the source and prints, for each selected event and rule, the

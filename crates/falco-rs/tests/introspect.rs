@@ -66,12 +66,21 @@ fn list_rules_json_describes_rules_macros_lists() {
     let m = &v["macros"][0];
     assert_eq!(m["info"]["name"], "is_write");
     assert_eq!(m["details"]["used"], true);
-    assert_eq!(m["details"]["lists"], serde_json::json!(["sensitive_verbs"]));
-    assert_eq!(m["details"]["condition_compiled"], "ka.verb in (create, update)");
+    assert_eq!(
+        m["details"]["lists"],
+        serde_json::json!(["sensitive_verbs"])
+    );
+    assert_eq!(
+        m["details"]["condition_compiled"],
+        "ka.verb in (create, update)"
+    );
     let l = &v["lists"][1];
     assert_eq!(l["info"]["name"], "all_verbs");
     assert_eq!(l["info"]["items"], serde_json::json!(["get"]));
-    assert_eq!(l["details"]["lists"], serde_json::json!(["sensitive_verbs"]));
+    assert_eq!(
+        l["details"]["lists"],
+        serde_json::json!(["sensitive_verbs"])
+    );
     assert_eq!(
         l["details"]["items_compiled"],
         serde_json::json!(["create", "update", "get"])
@@ -96,7 +105,10 @@ fn describe_one_rule() {
     assert_eq!(v["rules"][0]["info"]["name"], "Write to secrets");
     let (code, _, err) = run(&["-r", r.to_str().unwrap(), "-l", "nope"]);
     assert_eq!(code, 1);
-    assert!(err.ends_with("Error: Rule \"nope\" is not loaded\n"), "{err}");
+    assert!(
+        err.ends_with("Error: Rule \"nope\" is not loaded\n"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -125,7 +137,10 @@ fn list_fields_formats() {
     );
     let (code, _, err) = run(&["--list=syscall"]);
     assert_eq!(code, 1);
-    assert!(err.contains("Event source 'syscall' is not available"), "{err}");
+    assert!(
+        err.contains("Event source 'syscall' is not available"),
+        "{err}"
+    );
     let (code, _, err) = run(&["--list", "--format", "yaml"]);
     assert_eq!(code, 1);
     assert!(err.contains("Unknown --list format 'yaml'"), "{err}");

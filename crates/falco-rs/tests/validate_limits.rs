@@ -13,10 +13,7 @@ struct TempFile(PathBuf);
 
 impl TempFile {
     fn new(name: &str, content: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "falco-rs-limits-{}-{name}",
-            std::process::id()
-        ));
+        let p = std::env::temp_dir().join(format!("falco-rs-limits-{}-{name}", std::process::id()));
         std::fs::write(&p, content).unwrap();
         TempFile(p)
     }
@@ -43,7 +40,8 @@ fn validate(f: &TempFile) -> (i32, String) {
     (code, msg)
 }
 
-const RULE: &str = "- rule: r\n  desc: d\n  condition: COND\n  output: o\n  priority: INFO\n  source: k8s_audit\n";
+const RULE: &str =
+    "- rule: r\n  desc: d\n  condition: COND\n  output: o\n  priority: INFO\n  source: k8s_audit\n";
 
 /// Macros see the macros defined before them, already expanded, so a long chain is
 /// resolved one level at a time: 10,000 links load without deep recursion.
@@ -116,7 +114,9 @@ fn oversized_rules_file_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("is 67108865 bytes; falco-rs reads rules files of at most 67108864 bytes (64 MiB)"),
+        err.contains(
+            "is 67108865 bytes; falco-rs reads rules files of at most 67108864 bytes (64 MiB)"
+        ),
         "{err}"
     );
 }

@@ -1,0 +1,55 @@
+//! Parse-only baselines on an audit log, one thread: `parse-only <file.jsonl>`.
+//!
+//! Prints events/s of (1) `serde_json::Value` (the JSON library falco-rs uses; the
+//! reference limit for "replay at the speed of parsing") and (2) falco-rs's own
+//! `parse_payload` (Value + validation + timestamp + stored compact payload). Each is the
+//! best of three passes over the file, already in memory.
+
+use falco_rs_k8saudit::{parse_payload, ParseOptions};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn best_of_3(mut f: impl FnMut() -> usize) -> (usize, f64) {
+    let mut best = f64::INFINITY;
+    let mut n = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        n = f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (n, best)
+}
+
+fn main() -> std::process::ExitCode {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: parse-only <file.jsonl>");
+        return std::process::ExitCode::FAILURE;
+    };
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("cannot read {path}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let (n, secs) = best_of_3(|| {
+        lines
+            .iter()
+            .filter(|l| black_box(serde_json::from_slice::<serde_json::Value>(l)).is_ok())
+            .count()
+    });
+    println!("serde_json_value {n} events {secs:.4} s {:.0} ev/s", n as f64 / secs);
+    let opts = ParseOptions::default();
+    let (n, secs) = best_of_3(|| {
+        lines
+            .iter()
+            .map(|l| black_box(parse_payload(l, &opts)).events.len())
+            .sum()
+    });
+    println!("parse_payload {n} events {secs:.4} s {:.0} ev/s", n as f64 / secs);
+    std::process::ExitCode::SUCCESS
+}

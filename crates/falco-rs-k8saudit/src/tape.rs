@@ -1,0 +1,674 @@
+//! The event representation: the compact JSON text of the event (what the plugin stores
+//! and `evt.plugininfo` shows) and a flat table of its values (a "tape"), built in one
+//! pass over the input.
+//!
+//! Every value of the tape is a byte range of the compact text: strings are their
+//! contents between the quotes (escaped as serde_json escapes: only `"`, `\` and control
+//! characters), other values their whole text, so the JSON text (`JT`) of any value is
+//! borrowed from the event, except for the rare strings holding escapes. Objects and
+//! arrays record where their subtree ends, so lookups skip whole values.
+//!
+//! The compact text is exactly what `serde_json` would write for the parsed value (the
+//! representation falco-rs used before, pinned by the tests): inputs this parser is not
+//! sure to normalise identically (numbers other than plain integers, duplicated keys, very
+//! deep nesting) and invalid inputs go through `serde_json` first, whose output is then
+//! taped. Invalid JSON is reported with serde_json's message.
+
+use std::borrow::Cow;
+
+/// Deepest nesting the fast parser handles itself (serde_json's own limit is 128).
+const MAX_DEPTH: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Null,
+    True,
+    False,
+    Num,
+    Str,
+    Arr,
+    Obj,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    kind: Kind,
+    /// A string whose text holds escapes.
+    esc: bool,
+    start: u32,
+    end: u32,
+    /// Index of the first node after this value's subtree.
+    next: u32,
+}
+
+/// A parsed JSON document: compact text plus value table (node 0 is the root).
+#[derive(Debug, Clone)]
+pub(crate) struct Doc {
+    text: Box<str>,
+    nodes: Box<[Node]>,
+}
+
+/// A value of a document.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct V<'a> {
+    doc: &'a Doc,
+    i: u32,
+}
+
+impl Doc {
+    /// Parses `input` (one JSON value); the error is serde_json's message.
+    pub(crate) fn parse(input: &[u8]) -> Result<Doc, String> {
+        let fast = std::str::from_utf8(input)
+            .ok()
+            .and_then(|s| Parser::run(s.as_bytes(), false));
+        if let Some(doc) = fast {
+            return Ok(doc);
+        }
+        // Not sure, or invalid: let serde_json decide and normalise.
+        let value: serde_json::Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+        let text = value.to_string();
+        Parser::run(text.as_bytes(), true).ok_or_else(|| "cannot tape JSON".to_string())
+    }
+
+    /// The compact text.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The root value.
+    pub(crate) fn root(&self) -> V<'_> {
+        V { doc: self, i: 0 }
+    }
+
+    /// A document of one value of this one (an item of an `EventList`), sharing nothing.
+    pub(crate) fn sub(&self, v: V<'_>) -> Doc {
+        let n = self.nodes[v.i as usize];
+        let (i, next) = (v.i as usize, n.next as usize);
+        let base = n.start;
+        let nodes = self.nodes[i..next]
+            .iter()
+            .map(|m| Node {
+                start: m.start - base,
+                end: m.end - base,
+                next: m.next - v.i,
+                ..*m
+            })
+            .collect();
+        let (s, e) = (n.start as usize, n.end as usize);
+        Doc {
+            text: self.text[s..e].into(),
+            nodes,
+        }
+    }
+
+    fn node(&self, i: u32) -> &Node {
+        &self.nodes[i as usize]
+    }
+}
+
+impl<'a> V<'a> {
+    pub(crate) fn kind(self) -> Kind {
+        self.doc.node(self.i).kind
+    }
+
+    /// The whole text of the value (with quotes for a string).
+    pub(crate) fn raw(self) -> &'a str {
+        let n = self.doc.node(self.i);
+        if n.kind == Kind::Str {
+            &self.doc.text[n.start as usize - 1..n.end as usize + 1]
+        } else {
+            &self.doc.text[n.start as usize..n.end as usize]
+        }
+    }
+
+    /// Decoded contents of a string value.
+    pub(crate) fn as_str(self) -> Option<Cow<'a, str>> {
+        let n = self.doc.node(self.i);
+        if n.kind != Kind::Str {
+            return None;
+        }
+        let s = &self.doc.text[n.start as usize..n.end as usize];
+        Some(if n.esc {
+            Cow::Owned(unescape(s))
+        } else {
+            Cow::Borrowed(s)
+        })
+    }
+
+    /// Contents of a string value without escapes (no allocation); `None` otherwise.
+    pub(crate) fn as_plain_str(self) -> Option<&'a str> {
+        let n = self.doc.node(self.i);
+        (n.kind == Kind::Str && !n.esc).then(|| &self.doc.text[n.start as usize..n.end as usize])
+    }
+
+    /// Elements of an array (empty for other values).
+    pub(crate) fn elements(self) -> impl Iterator<Item = V<'a>> + 'a {
+        let doc = self.doc;
+        let n = *doc.node(self.i);
+        let end = if n.kind == Kind::Arr {
+            n.next
+        } else {
+            self.i + 1
+        };
+        let mut i = self.i + 1;
+        std::iter::from_fn(move || {
+            if i >= end {
+                return None;
+            }
+            let v = V { doc, i };
+            i = doc.node(i).next;
+            Some(v)
+        })
+    }
+
+    /// Entries of an object (empty for other values): key (a string value) and value.
+    pub(crate) fn entries(self) -> impl Iterator<Item = (V<'a>, V<'a>)> + 'a {
+        let doc = self.doc;
+        let n = *doc.node(self.i);
+        let end = if n.kind == Kind::Obj {
+            n.next
+        } else {
+            self.i + 1
+        };
+        let mut i = self.i + 1;
+        std::iter::from_fn(move || {
+            if i >= end {
+                return None;
+            }
+            let k = V { doc, i };
+            let v = V { doc, i: i + 1 };
+            i = doc.node(i + 1).next;
+            Some((k, v))
+        })
+    }
+
+    /// Number of elements of an array.
+    pub(crate) fn len(self) -> usize {
+        self.elements().count()
+    }
+
+    /// The value of `key` in an object (keys are unique in a document).
+    pub(crate) fn get(self, key: &str) -> Option<V<'a>> {
+        self.entries()
+            .find(|(k, _)| key_eq(*k, key))
+            .map(|(_, v)| v)
+    }
+}
+
+fn key_eq(k: V<'_>, key: &str) -> bool {
+    let n = k.doc.node(k.i);
+    let s = &k.doc.text[n.start as usize..n.end as usize];
+    if n.esc {
+        unescape(s) == key
+    } else {
+        s == key
+    }
+}
+
+/// Decodes serde_json-escaped string contents.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(c);
+                }
+            }
+            Some(c) => out.push(c),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Writes `c` escaped as serde_json does.
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x20 => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let b = c as u8;
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        }
+        c => out.push(c),
+    }
+}
+
+struct Parser<'i> {
+    input: &'i [u8],
+    pos: usize,
+    out: String,
+    nodes: Vec<Node>,
+    /// The input is serde_json output: numbers are taken as written.
+    trusted: bool,
+}
+
+/// `None`: invalid, or not sure to normalise like serde_json.
+type R<T> = Option<T>;
+
+impl<'i> Parser<'i> {
+    fn run(input: &'i [u8], trusted: bool) -> Option<Doc> {
+        let mut p = Parser {
+            input,
+            pos: 0,
+            out: String::with_capacity(input.len()),
+            nodes: Vec::with_capacity(input.len() / 16 + 4),
+            trusted,
+        };
+        p.ws();
+        p.value(0)?;
+        p.ws();
+        if p.pos != input.len() || p.out.len() > u32::MAX as usize {
+            return None;
+        }
+        Some(Doc {
+            text: p.out.into_boxed_str(),
+            nodes: p.nodes.into_boxed_slice(),
+        })
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    fn push(&mut self, kind: Kind, start: usize) -> usize {
+        let i = self.nodes.len();
+        self.nodes.push(Node {
+            kind,
+            esc: false,
+            start: start as u32,
+            end: start as u32,
+            next: 0,
+        });
+        i
+    }
+
+    fn close(&mut self, i: usize) {
+        let end = self.out.len() as u32;
+        let next = self.nodes.len() as u32;
+        let n = &mut self.nodes[i];
+        if n.kind != Kind::Str {
+            n.end = end;
+        }
+        n.next = next;
+    }
+
+    fn value(&mut self, depth: usize) -> R<()> {
+        match self.peek()? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => {
+                self.string()?;
+                Some(())
+            }
+            b't' => self.literal(b"true", Kind::True),
+            b'f' => self.literal(b"false", Kind::False),
+            b'n' => self.literal(b"null", Kind::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8], kind: Kind) -> R<()> {
+        if !self.input[self.pos..].starts_with(word) {
+            return None;
+        }
+        self.pos += word.len();
+        let i = self.push(kind, self.out.len());
+        self.out.push_str(std::str::from_utf8(word).ok()?);
+        self.close(i);
+        Some(())
+    }
+
+    fn number(&mut self) -> R<()> {
+        let start = self.pos;
+        let b = self.input;
+        let mut p = self.pos;
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        match b.get(p)? {
+            b'0' => p += 1,
+            b'1'..=b'9' => {
+                while matches!(b.get(p), Some(b'0'..=b'9')) {
+                    p += 1;
+                }
+            }
+            _ => return None,
+        }
+        let int_end = p;
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            if !matches!(b.get(p), Some(b'0'..=b'9')) {
+                return None;
+            }
+            while matches!(b.get(p), Some(b'0'..=b'9')) {
+                p += 1;
+            }
+        }
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            if matches!(b.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if !matches!(b.get(p), Some(b'0'..=b'9')) {
+                return None;
+            }
+            while matches!(b.get(p), Some(b'0'..=b'9')) {
+                p += 1;
+            }
+        }
+        let text = std::str::from_utf8(&b[start..p]).ok()?;
+        if !self.trusted {
+            // A plain integer serde_json keeps as an integer is written unchanged.
+            let plain = int_end == p
+                && text != "-0"
+                && if text.starts_with('-') {
+                    text.parse::<i64>().is_ok()
+                } else {
+                    text.parse::<u64>().is_ok()
+                };
+            if !plain {
+                return None;
+            }
+        }
+        self.pos = p;
+        let i = self.push(Kind::Num, self.out.len());
+        self.out.push_str(text);
+        self.close(i);
+        Some(())
+    }
+
+    /// Parses a string at `pos` (on the opening quote) into a node.
+    fn string(&mut self) -> R<usize> {
+        self.pos += 1;
+        self.out.push('"');
+        let i = self.push(Kind::Str, self.out.len());
+        let b = self.input;
+        let start = self.pos;
+        // Fast path: up to the closing quote without escapes nor control characters.
+        let mut p = start;
+        while let Some(&c) = b.get(p) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                break;
+            }
+            p += 1;
+        }
+        match b.get(p)? {
+            b'"' => {
+                self.out.push_str(std::str::from_utf8(&b[start..p]).ok()?);
+                self.pos = p + 1;
+            }
+            b'\\' => {
+                self.out.push_str(std::str::from_utf8(&b[start..p]).ok()?);
+                self.pos = p;
+                let esc = self.escaped_rest()?;
+                self.nodes[i].esc = esc;
+            }
+            _ => return None,
+        }
+        self.nodes[i].end = self.out.len() as u32;
+        self.out.push('"');
+        self.nodes[i].next = self.nodes.len() as u32;
+        Some(i)
+    }
+
+    /// The rest of a string with escapes, re-escaped as serde_json does. Returns whether
+    /// the written text holds escapes.
+    fn escaped_rest(&mut self) -> R<bool> {
+        let b = self.input;
+        let mut esc = false;
+        loop {
+            let c = *b.get(self.pos)?;
+            match c {
+                b'"' => {
+                    self.pos += 1;
+                    return Some(esc);
+                }
+                b'\\' => {
+                    let e = *b.get(self.pos + 1)?;
+                    self.pos += 2;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            if (0xD800..0xDC00).contains(&hi) {
+                                if b.get(self.pos..self.pos + 2)? != b"\\u" {
+                                    return None;
+                                }
+                                self.pos += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return None;
+                                }
+                                char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                            } else {
+                                char::from_u32(hi)?
+                            }
+                        }
+                        _ => return None,
+                    };
+                    let before = self.out.len();
+                    push_escaped(&mut self.out, ch);
+                    esc |= self.out.len() != before + ch.len_utf8();
+                }
+                c if c < 0x20 => return None,
+                _ => {
+                    // Copy a run of ordinary bytes (valid UTF-8: checked up front).
+                    let start = self.pos;
+                    let mut p = start;
+                    while let Some(&c) = b.get(p) {
+                        if c == b'"' || c == b'\\' || c < 0x20 {
+                            break;
+                        }
+                        p += 1;
+                    }
+                    self.out.push_str(std::str::from_utf8(&b[start..p]).ok()?);
+                    self.pos = p;
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> R<u32> {
+        let h = self.input.get(self.pos..self.pos + 4)?;
+        let s = std::str::from_utf8(h).ok()?;
+        if !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.pos += 4;
+        u32::from_str_radix(s, 16).ok()
+    }
+
+    fn array(&mut self, depth: usize) -> R<()> {
+        if depth > MAX_DEPTH && !self.trusted {
+            return None;
+        }
+        self.pos += 1;
+        let i = self.push(Kind::Arr, self.out.len());
+        self.out.push('[');
+        self.ws();
+        if self.peek()? == b']' {
+            self.pos += 1;
+        } else {
+            loop {
+                self.value(depth)?;
+                self.ws();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        self.out.push(',');
+                        self.ws();
+                    }
+                    b']' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.out.push(']');
+        self.close(i);
+        Some(())
+    }
+
+    fn object(&mut self, depth: usize) -> R<()> {
+        if depth > MAX_DEPTH && !self.trusted {
+            return None;
+        }
+        self.pos += 1;
+        let i = self.push(Kind::Obj, self.out.len());
+        self.out.push('{');
+        self.ws();
+        let mut keys: u32 = 0;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+        } else {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let k = self.string()?;
+                if !self.trusted && self.duplicate(i, k, keys) {
+                    return None;
+                }
+                keys += 1;
+                self.ws();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.pos += 1;
+                self.out.push(':');
+                self.ws();
+                self.value(depth)?;
+                self.ws();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        self.out.push(',');
+                        self.ws();
+                    }
+                    b'}' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.out.push('}');
+        self.close(i);
+        Some(())
+    }
+
+    /// Whether key node `k` repeats one of the `count` earlier keys of object `obj`.
+    fn duplicate(&self, obj: usize, k: usize, count: u32) -> bool {
+        if count > 64 {
+            // Rare wide objects: let serde_json decide.
+            return true;
+        }
+        let text = |n: &Node| &self.out[n.start as usize..n.end as usize];
+        let key = text(&self.nodes[k]);
+        let mut j = obj + 1;
+        while j < k {
+            if text(&self.nodes[j]) == key {
+                return true;
+            }
+            j = self.nodes[j + 1].next as usize;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_as_serde(input: &str) {
+        let doc = Doc::parse(input.as_bytes()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(input).unwrap();
+        assert_eq!(doc.text(), v.to_string(), "{input}");
+    }
+
+    #[test]
+    fn compact_text_is_serde_jsons() {
+        for s in [
+            r#" { "a" : 1 , "b" : [ true , false , null , "x" ] , "c" : { } , "d" : [ ] } "#,
+            r#"{"n":[0,-0,1.5,1.50e2,-3,18446744073709551615,18446744073709551616,-9223372036854775809,1E3]}"#,
+            r#"{"s":"a\"b\\c\/d\u0026e\u00e9\n\t\u0001\ud83d\ude00"}"#,
+            r#"{"a":1,"b":2,"a":3}"#,
+            r#"[[[[[]]]]]"#,
+            r#""plain""#,
+        ] {
+            same_as_serde(s);
+        }
+    }
+
+    #[test]
+    fn invalid_inputs_are_errors() {
+        for s in [
+            "{",
+            "[1,]",
+            "{\"a\":1}x",
+            "\"\\ud800\"",
+            "\"a\u{1}\"",
+            "1e400",
+            "01",
+            "-",
+            "[1 2]",
+        ] {
+            assert!(Doc::parse(s.as_bytes()).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn lookups_and_strings() {
+        let doc = Doc::parse(br#"{"a":{"b":[1,"x\"y",{"c":null}]},"k\n":2,"u":"\u0026"}"#).unwrap();
+        let root = doc.root();
+        let arr = root.get("a").unwrap().get("b").unwrap();
+        assert_eq!(arr.kind(), Kind::Arr);
+        assert_eq!(arr.len(), 3);
+        let els: Vec<_> = arr.elements().map(|v| v.raw()).collect();
+        assert_eq!(els, vec!["1", "\"x\\\"y\"", "{\"c\":null}"]);
+        assert_eq!(arr.elements().nth(1).unwrap().as_str().unwrap(), "x\"y");
+        assert_eq!(root.get("k\n").unwrap().raw(), "2");
+        assert_eq!(root.get("u").unwrap().as_plain_str(), Some("&"));
+        let sub = doc.sub(root.get("a").unwrap());
+        assert_eq!(sub.text(), r#"{"b":[1,"x\"y",{"c":null}]}"#);
+        assert_eq!(sub.root().get("b").unwrap().len(), 3);
+    }
+}

@@ -1,0 +1,104 @@
+//! `-j N` replays produce exactly the output of the single-threaded replay: alerts in
+//! input order, the same summary, the same error reports, the same `-M` and legacy `-e`
+//! stops.
+#![allow(clippy::unwrap_used)]
+
+mod cli_support;
+
+use cli_support::{event, replay, run, Scratch};
+use std::path::{Path, PathBuf};
+
+/// stderr without the wall-clock prefix of log lines (`Tue Nov 24 03:47:36 2026: `).
+fn log_text(stderr: &str) -> String {
+    let re = regex::Regex::new(r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}: ").unwrap();
+    re.replace_all(stderr, "").into_owned()
+}
+
+fn official() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/rules/k8s_audit_rules.v0.18.0.yaml")
+}
+
+/// About 5,000 lines (several parallel batches) with malformed lines and an `EventList`.
+fn events() -> String {
+    let verbs = [
+        "get", "create", "delete", "update", "patch", "list", "watch",
+    ];
+    let users = [
+        "alice",
+        "system:anonymous",
+        "system:kube-scheduler",
+        "bob",
+        "admin",
+    ];
+    let mut lines = Vec::new();
+    for i in 0..5000u32 {
+        let verb = verbs[(i % 7) as usize];
+        let user = users[(i / 7 % 5) as usize];
+        let sec = i / 100;
+        match i % 997 {
+            13 => lines.push("{not json".to_string()),
+            14 => lines.push(r#"{"kind":"Event","verb":"get"}"#.to_string()),
+            15 => lines.push(format!(
+                r#"{{"kind":"EventList","items":[{},{}]}}"#,
+                event("create", "carol", sec),
+                event("delete", "dave", sec)
+            )),
+            _ => lines.push(event(verb, user, sec)),
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn jobs_give_identical_output() {
+    let dir = Scratch::new("jobs");
+    let events = dir.write("audit.json", events());
+    let rules = official();
+    let one = replay(&rules, &events, &["-j", "1"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(one.alerts().len() > 100, "{} alerts", one.alerts().len());
+    for jobs in ["2", "3", "0"] {
+        let many = replay(&rules, &events, &["-j", jobs]);
+        assert_eq!(many.code, one.code);
+        assert!(many.stdout == one.stdout, "-j {jobs}: stdout differs");
+        assert!(
+            log_text(&many.stderr) == log_text(&one.stderr),
+            "-j {jobs}: stderr differs"
+        );
+    }
+    // rule_matching: all, JSON output
+    let extra = ["-o", "rule_matching=all", "-o", "json_output=true"];
+    let one = replay(&rules, &events, &[&extra[..], &["-j", "1"]].concat());
+    let two = replay(&rules, &events, &[&extra[..], &["-j", "2"]].concat());
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(two.stdout == one.stdout, "json, all: stdout differs");
+    // -M stops at the same event
+    let one = replay(&rules, &events, &["-M", "20", "-j", "1"]);
+    let two = replay(&rules, &events, &["-M", "20", "-j", "2"]);
+    assert!(one.alerts().len() < 5000);
+    assert!(two.stdout == one.stdout, "-M: stdout differs");
+}
+
+#[test]
+fn jobs_keep_the_legacy_stop() {
+    let dir = Scratch::new("jobs-legacy");
+    let events = dir.write("audit.json", events());
+    let rules = official();
+    let args = |j: &str| {
+        vec![
+            "-r".to_string(),
+            rules.display().to_string(),
+            "-e".to_string(),
+            events.display().to_string(),
+            "-j".to_string(),
+            j.to_string(),
+        ]
+    };
+    let one = run(args("1"));
+    let two = run(args("2"));
+    assert!(one.stderr.contains("stopping"), "{}", one.stderr);
+    assert!(two.stdout == one.stdout, "legacy: stdout differs");
+    assert_eq!(log_text(&two.stderr), log_text(&one.stderr));
+    assert_eq!(two.code, one.code);
+}
