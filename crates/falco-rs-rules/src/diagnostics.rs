@@ -458,6 +458,9 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
             return Some(format!("the YAML parser says: {}", e.detail));
         }
     }
+    if d.code == WarningCode::NoEvttype.as_str() {
+        return Some("restrict the condition with `evt.type = x` or `evt.type in (x, y)` outside any `not`, or set `warn_evttypes: false` on the rule".into());
+    }
     if d.code == EXCEPTION_VALUE_SHAPE {
         return Some(
             "use comp `in` (or `intersects`, `pmatch`) for a list of values, or give one value"

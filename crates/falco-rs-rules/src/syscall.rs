@@ -1146,7 +1146,6 @@ pub fn is_event_type(name: &str) -> bool {
     EVENT_NAMES.binary_search(&name).is_ok() || SYSCALL_NAMES.binary_search(&name).is_ok()
 }
 
-
 /// Event types a syscall condition can match, computed like libsinsp's
 /// `ppm_event_codes` (over event and syscall *names* rather than event codes): checks of
 /// `evt.type`/`syscall.type` with `=`, `!=` or `in` restrict the set, `and`/`or` intersect
@@ -1287,7 +1286,11 @@ impl EvtTypeVisitor {
                 self.has_codes = false;
                 if let Some(all) = evt_num_invariant(c) {
                     self.has_codes = true;
-                    self.codes = if all { all_event_types() } else { NameSet::new() };
+                    self.codes = if all {
+                        all_event_types()
+                    } else {
+                        NameSet::new()
+                    };
                     self.is_evttype_field = false;
                     self.try_inversion();
                     return;
@@ -1390,7 +1393,10 @@ mod tests {
         assert_eq!(types("evt.type!=execve"), all - 1);
         assert_eq!(types("not evt.type=execve"), all - 1);
         assert_eq!(types("evt.type=execve and not proc.name=foo"), 1);
-        assert_eq!(types("not evt.type in (execve, open) or evt.type=connect"), all - 2);
+        assert_eq!(
+            types("not evt.type in (execve, open) or evt.type=connect"),
+            all - 2
+        );
         assert_eq!(types("evt.num=0"), 0);
     }
 }
