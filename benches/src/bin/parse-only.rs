@@ -1,8 +1,8 @@
 //! Parse-only baselines on an audit log, one thread: `parse-only <file.jsonl>`.
 //!
-//! Prints events/s of (1) `serde_json::Value` (the JSON library falco-rs uses; the
-//! reference limit for "replay at the speed of parsing") and (2) falco-rs's own
-//! `parse_payload` (Value + validation + timestamp + stored compact payload). Each is the
+//! Prints events/s of (1) a `serde_json::Value` DOM, (2) a `sonic_rs::Value` DOM (the
+//! issue's reference for "the speed of parsing": SIMD, arena-allocated) and (3) falco-rs's
+//! own `parse_payload` (tape + validation + timestamp + stored compact payload). Each is the
 //! best of three passes over the file, already in memory.
 
 use falco_rs_k8saudit::{parse_payload, ParseOptions};
@@ -42,7 +42,20 @@ fn main() -> std::process::ExitCode {
             .filter(|l| black_box(serde_json::from_slice::<serde_json::Value>(l)).is_ok())
             .count()
     });
-    println!("serde_json_value {n} events {secs:.4} s {:.0} ev/s", n as f64 / secs);
+    println!(
+        "serde_json_value {n} events {secs:.4} s {:.0} ev/s",
+        n as f64 / secs
+    );
+    let (n, secs) = best_of_3(|| {
+        lines
+            .iter()
+            .filter(|l| black_box(sonic_rs::from_slice::<sonic_rs::Value>(l)).is_ok())
+            .count()
+    });
+    println!(
+        "sonic_rs_value {n} events {secs:.4} s {:.0} ev/s",
+        n as f64 / secs
+    );
     let opts = ParseOptions::default();
     let (n, secs) = best_of_3(|| {
         lines
@@ -50,6 +63,9 @@ fn main() -> std::process::ExitCode {
             .map(|l| black_box(parse_payload(l, &opts)).events.len())
             .sum()
     });
-    println!("parse_payload {n} events {secs:.4} s {:.0} ev/s", n as f64 / secs);
+    println!(
+        "parse_payload {n} events {secs:.4} s {:.0} ev/s",
+        n as f64 / secs
+    );
     std::process::ExitCode::SUCCESS
 }

@@ -60,14 +60,14 @@ impl Doc {
     pub(crate) fn parse(input: &[u8]) -> Result<Doc, String> {
         let fast = std::str::from_utf8(input)
             .ok()
-            .and_then(|s| Parser::run(s.as_bytes(), false));
+            .and_then(|s| Parser::run(s, false));
         if let Some(doc) = fast {
             return Ok(doc);
         }
         // Not sure, or invalid: let serde_json decide and normalise.
         let value: serde_json::Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
         let text = value.to_string();
-        Parser::run(text.as_bytes(), true).ok_or_else(|| "cannot tape JSON".to_string())
+        Parser::run(&text, true).ok_or_else(|| "cannot tape JSON".to_string())
     }
 
     /// The compact text.
@@ -254,7 +254,36 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// Index of the first `"`, `\\` or control character of `b` at or after `p` (`b.len()`
+/// when none): eight bytes at a time while none is present.
+fn scan_plain(b: &[u8], mut p: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    while let Some(chunk) = b.get(p..p + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let special = has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if special != 0 {
+            break;
+        }
+        p += 8;
+    }
+    while let Some(&c) = b.get(p) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        p += 1;
+    }
+    p
+}
+
 struct Parser<'i> {
+    /// The input as text (validated UTF-8), and as bytes.
+    src: &'i str,
     input: &'i [u8],
     pos: usize,
     out: String,
@@ -267,8 +296,10 @@ struct Parser<'i> {
 type R<T> = Option<T>;
 
 impl<'i> Parser<'i> {
-    fn run(input: &'i [u8], trusted: bool) -> Option<Doc> {
+    fn run(src: &'i str, trusted: bool) -> Option<Doc> {
+        let input = src.as_bytes();
         let mut p = Parser {
+            src,
             input,
             pos: 0,
             out: String::with_capacity(input.len()),
@@ -384,7 +415,7 @@ impl<'i> Parser<'i> {
                 p += 1;
             }
         }
-        let text = std::str::from_utf8(&b[start..p]).ok()?;
+        let text = self.src.get(start..p)?;
         if !self.trusted {
             // A plain integer serde_json keeps as an integer is written unchanged.
             let plain = int_end == p
@@ -413,20 +444,14 @@ impl<'i> Parser<'i> {
         let b = self.input;
         let start = self.pos;
         // Fast path: up to the closing quote without escapes nor control characters.
-        let mut p = start;
-        while let Some(&c) = b.get(p) {
-            if c == b'"' || c == b'\\' || c < 0x20 {
-                break;
-            }
-            p += 1;
-        }
+        let p = scan_plain(b, start);
         match b.get(p)? {
             b'"' => {
-                self.out.push_str(std::str::from_utf8(&b[start..p]).ok()?);
+                self.out.push_str(self.src.get(start..p)?);
                 self.pos = p + 1;
             }
             b'\\' => {
-                self.out.push_str(std::str::from_utf8(&b[start..p]).ok()?);
+                self.out.push_str(self.src.get(start..p)?);
                 self.pos = p;
                 let esc = self.escaped_rest()?;
                 self.nodes[i].esc = esc;
@@ -489,14 +514,8 @@ impl<'i> Parser<'i> {
                 _ => {
                     // Copy a run of ordinary bytes (valid UTF-8: checked up front).
                     let start = self.pos;
-                    let mut p = start;
-                    while let Some(&c) = b.get(p) {
-                        if c == b'"' || c == b'\\' || c < 0x20 {
-                            break;
-                        }
-                        p += 1;
-                    }
-                    self.out.push_str(std::str::from_utf8(&b[start..p]).ok()?);
+                    let p = scan_plain(b, start);
+                    self.out.push_str(self.src.get(start..p)?);
                     self.pos = p;
                 }
             }

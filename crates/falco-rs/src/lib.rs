@@ -4,14 +4,14 @@
 pub mod cli;
 pub mod config;
 pub mod detector;
+pub mod introspect;
 pub mod logging;
 pub mod metrics;
 pub mod reload;
-pub mod report;
-pub mod introspect;
 pub mod replay;
+pub mod report;
 pub mod rule_index;
 pub mod ruleset;
-pub mod suppress;
 pub mod run;
+pub mod suppress;
 pub mod testcmd;

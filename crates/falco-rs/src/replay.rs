@@ -4,7 +4,7 @@
 use crate::detector::{Detector, Evaluator};
 use falco_rs_k8saudit::{parse_payload, AuditEvent, ParseOptions, PayloadError, PayloadOutcome};
 use flate2::read::MultiGzDecoder;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,20 @@ pub fn read_maybe_gzip(path: &Path) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Opens a file for reading line by line, transparently decompressing gzip (streamed: the
+/// file is never held in memory as a whole).
+pub fn open_maybe_gzip(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    let mut reader = BufReader::with_capacity(1 << 18, std::fs::File::open(path)?);
+    if reader.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 18,
+            MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
 /// Replays `path`, calling `on_event` for each event in order. Malformed lines are
 /// reported on stderr with file and line number and counted; processing continues.
 /// In `legacy` mode (Falco ≤ 0.31 `-e`), an unrecognised line stops the replay with
@@ -65,9 +79,14 @@ pub fn replay(
     mut on_event: impl FnMut(AuditEvent) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
     for file in replay_files(path)? {
-        let data = read_maybe_gzip(&file)?;
-        for (i, line) in data.split(|&b| b == b'\n').enumerate() {
-            let trimmed = trim_ascii(line);
+        let mut reader = open_maybe_gzip(&file)?;
+        let mut buf = Vec::new();
+        for i in 0usize.. {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            let trimmed = trim_ascii(&buf);
             if trimmed.is_empty() {
                 continue;
             }
@@ -138,14 +157,39 @@ pub fn replay_parallel(
     let jobs = effective_jobs(jobs).max(1);
     let mut evaluators: Vec<Evaluator<'_>> = (0..jobs).map(|_| detector.evaluator()).collect();
     for file in replay_files(path)? {
-        let data = read_maybe_gzip(&file)?;
-        let lines: Vec<(usize, &[u8])> = data
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .map(|(i, l)| (i, trim_ascii(l)))
-            .filter(|(_, l)| !l.is_empty())
-            .collect();
-        for batch in lines.chunks(LINES_PER_JOB * jobs) {
+        let mut reader = open_maybe_gzip(&file)?;
+        let mut block: Vec<u8> = Vec::new();
+        let mut ranges: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        let mut next_line = 0usize;
+        loop {
+            // Read the next batch of non-empty lines into one block.
+            block.clear();
+            ranges.clear();
+            let mut eof = false;
+            while ranges.len() < LINES_PER_JOB * jobs {
+                let start = block.len();
+                if reader.read_until(b'\n', &mut block)? == 0 {
+                    eof = true;
+                    break;
+                }
+                let i = next_line;
+                next_line += 1;
+                let line = trim_ascii(&block[start..]);
+                if line.is_empty() {
+                    block.truncate(start);
+                    continue;
+                }
+                let off = line.as_ptr() as usize - block[start..].as_ptr() as usize;
+                ranges.push((i, start + off..start + off + line.len()));
+            }
+            if ranges.is_empty() {
+                break;
+            }
+            let batch: Vec<(usize, &[u8])> = ranges
+                .iter()
+                .map(|(i, r)| (*i, &block[r.clone()]))
+                .collect();
+            let batch = &batch[..];
             // 1. Parse in parallel.
             let chunks: Vec<&[(usize, &[u8])]> = batch.chunks(batch.len().div_ceil(jobs)).collect();
             let parsed: Vec<Vec<PayloadOutcome>> = parallel(chunks, |chunk| {
@@ -196,6 +240,9 @@ pub fn replay_parallel(
             }
             if stop {
                 return Ok(());
+            }
+            if eof {
+                break;
             }
         }
     }

@@ -71,7 +71,7 @@ fn events() -> Vec<AuditEvent> {
         .iter()
         .map(|e| serde_json::from_str(e.payload()).unwrap())
         .collect();
-    let mut push = |v: &serde_json::Value, out: &mut Vec<AuditEvent>| {
+    let push = |v: &serde_json::Value, out: &mut Vec<AuditEvent>| {
         let text = v.to_string();
         out.extend(parse_payload(text.as_bytes(), &ParseOptions::default()).events);
     };
