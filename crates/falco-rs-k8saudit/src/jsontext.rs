@@ -141,6 +141,7 @@ fn newline(out: &mut String, depth: usize) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // test inputs are literals
 mod tests {
     use super::*;
     use crate::tape::Doc;

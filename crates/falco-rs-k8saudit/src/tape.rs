@@ -634,6 +634,7 @@ impl<'i> Parser<'i> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // test inputs are literals
 mod tests {
     use super::*;
 
