@@ -124,11 +124,17 @@ cases:
     assert!(text.contains("        [Warning] Secret Changed: 10:00:00.000000000: Warning secret delete by dave (name=a)\n"), "{text}");
     assert!(text.ends_with("\n2 passed, 1 failed\n"), "{text}");
 
-    // JUnit XML: well-formed, with the structure CI systems read.
+    // JUnit XML: read back with junitparser (a JUnit reader used by CI tooling; .ci/run
+    // installs it), then the structure CI systems read.
     let check = Command::new("python3")
         .arg("-c")
         .arg(
-            "import sys, xml.etree.ElementTree as ET\n\
+            "import sys, xml.etree.ElementTree as ET, junitparser\n\
+             x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+             suites = list(x); assert len(suites) == 1\n\
+             cases = list(suites[0]); assert len(cases) == 3\n\
+             assert [c.is_passed for c in cases] == [True, True, False]\n\
+             assert suites[0].tests == 3 and suites[0].failures == 1\n\
              r = ET.parse(sys.argv[1]).getroot()\n\
              assert r.tag == 'testsuites' and r.get('tests') == '3' and r.get('failures') == '1'\n\
              s = r.findall('testsuite'); assert len(s) == 1 and s[0].get('tests') == '3'\n\
