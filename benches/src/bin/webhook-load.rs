@@ -84,10 +84,11 @@ fn main() -> std::process::ExitCode {
     let events = Arc::new(AtomicU64::new(0));
     let rejected = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let latencies_ok = Arc::new(Mutex::new(Vec::<u64>::new()));
     let start = Instant::now();
     let workers: Vec<_> = (0..conns)
         .map(|w| {
-            let (addr, path, bodies, stop, events, rejected, latencies) = (
+            let (addr, path, bodies, stop, events, rejected, latencies, latencies_ok) = (
                 addr.clone(),
                 path.clone(),
                 bodies.clone(),
@@ -95,6 +96,7 @@ fn main() -> std::process::ExitCode {
                 events.clone(),
                 rejected.clone(),
                 latencies.clone(),
+                latencies_ok.clone(),
             );
             std::thread::spawn(move || {
                 let Ok(stream) = TcpStream::connect(&addr) else {
@@ -105,6 +107,7 @@ fn main() -> std::process::ExitCode {
                 let Ok(mut writer) = stream.try_clone() else { return };
                 let mut reader = BufReader::new(stream);
                 let mut local = Vec::new();
+                let mut local_ok = Vec::new();
                 let mut i = w;
                 while !stop.load(Ordering::Relaxed) {
                     let body = &bodies[i % bodies.len()];
@@ -120,6 +123,7 @@ fn main() -> std::process::ExitCode {
                     match read_response(&mut reader) {
                         Ok(200) => {
                             events.fetch_add(batch as u64, Ordering::Relaxed);
+                            local_ok.push(t.elapsed().as_micros() as u64);
                         }
                         Ok(_) => {
                             rejected.fetch_add(1, Ordering::Relaxed);
@@ -131,6 +135,9 @@ fn main() -> std::process::ExitCode {
                 }
                 if let Ok(mut l) = latencies.lock() {
                     l.extend(local);
+                }
+                if let Ok(mut l) = latencies_ok.lock() {
+                    l.extend(local_ok);
                 }
             })
         })
@@ -161,6 +168,18 @@ fn main() -> std::process::ExitCode {
         pct(0.5) as f64 / 1000.0,
         pct(0.99) as f64 / 1000.0,
         lat.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
+    let mut ok = latencies_ok.lock().map(|l| l.clone()).unwrap_or_default();
+    ok.sort_unstable();
+    let pct_ok = |p: f64| {
+        ok.get(((ok.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    println!(
+        "accepted (200) requests only: p50 {:.2} ms, p99 {:.2} ms",
+        pct_ok(0.5) as f64 / 1000.0,
+        pct_ok(0.99) as f64 / 1000.0
     );
     if let Some(kib) = pid.as_deref().and_then(peak_rss_kib) {
         println!("server peak RSS: {:.1} MB", kib as f64 / 1024.0);
