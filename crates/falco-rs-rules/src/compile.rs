@@ -579,29 +579,14 @@ fn check_not_served_rule(
     if !r.exceptions.is_empty() {
         build_exceptions(&r.exceptions, &mut BTreeSet::new(), &mut condition)?;
     }
-    let text = substitute(&condition, used_lists);
-    let ast = parse_condition(&text).map_err(|e| Fail {
-        code: ErrorCode::CompileCondition,
-        msg: e.message.clone(),
-        ctx: r
-            .cond_ctx
-            .condition(&text, e.pos.index, e.pos.line, e.pos.column),
-    })?;
-    let visible = |name: &str| -> Option<Expr> {
-        collector
-            .macros
-            .get(name)
-            .and_then(|m| macro_asts.get(&m.name).cloned())
-    };
-    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(
-        |(msg, span)| {
-            let (line, col) = line_col(&text, span.start as usize);
-            Fail {
-                code: ErrorCode::Validate,
-                msg,
-                ctx: r.ctx.condition(&text, span.start as usize, line, col),
-            }
-        },
+    let (text, resolved) = parse_and_resolve(
+        r,
+        &condition,
+        substitute,
+        macro_asts,
+        collector,
+        used_lists,
+        used_macros,
     )?;
     if r.source == "syscall" {
         if let Some((msg, span)) = syscall_unknown(&resolved) {
@@ -629,6 +614,44 @@ fn check_not_served_rule(
         }
     }
     Ok(())
+}
+
+/// List substitution, parsing and macro resolution of a rule condition, with Falco's
+/// error codes and contexts. Returns the text the parser saw and the resolved AST.
+fn parse_and_resolve(
+    r: &RuleInfo,
+    condition: &str,
+    substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
+    macro_asts: &HashMap<String, Expr>,
+    collector: &Collector,
+    used_lists: &mut HashSet<String>,
+    used_macros: &mut HashSet<String>,
+) -> Result<(String, Expr), Fail> {
+    let text = substitute(condition, used_lists);
+    let ast = parse_condition(&text).map_err(|e| Fail {
+        code: ErrorCode::CompileCondition,
+        msg: e.message.clone(),
+        ctx: r
+            .cond_ctx
+            .condition(&text, e.pos.index, e.pos.line, e.pos.column),
+    })?;
+    let visible = |name: &str| -> Option<Expr> {
+        collector
+            .macros
+            .get(name)
+            .and_then(|m| macro_asts.get(&m.name).cloned())
+    };
+    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(
+        |(msg, span)| {
+            let (line, col) = line_col(&text, span.start as usize);
+            Fail {
+                code: ErrorCode::Validate,
+                msg,
+                ctx: r.ctx.condition(&text, span.start as usize, line, col),
+            }
+        },
+    )?;
+    Ok((text, resolved))
 }
 
 fn line_col(text: &str, index: usize) -> (usize, usize) {
@@ -702,29 +725,14 @@ fn compile_rule(
             });
         }
     };
-    let text = substitute(&condition, used_lists);
-    let ast = parse_condition(&text).map_err(|e| Fail {
-        code: ErrorCode::CompileCondition,
-        msg: e.message.clone(),
-        ctx: r
-            .cond_ctx
-            .condition(&text, e.pos.index, e.pos.line, e.pos.column),
-    })?;
-    let visible = |name: &str| -> Option<Expr> {
-        collector
-            .macros
-            .get(name)
-            .and_then(|m| macro_asts.get(&m.name).cloned())
-    };
-    let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(
-        |(msg, span)| {
-            let (line, col) = line_col(&text, span.start as usize);
-            Fail {
-                code: ErrorCode::Validate,
-                msg,
-                ctx: r.ctx.condition(&text, span.start as usize, line, col),
-            }
-        },
+    let (text, resolved) = parse_and_resolve(
+        r,
+        &condition,
+        substitute,
+        macro_asts,
+        collector,
+        used_lists,
+        used_macros,
     )?;
     if has_unsafe_na_check(&resolved).is_some() {
         res.warn(
