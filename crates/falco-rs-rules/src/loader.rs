@@ -1101,22 +1101,35 @@ impl Collector {
         Ok(())
     }
 
-    fn append_rule(&mut self, env: &LoaderEnv<'_>, u: RuleUpdate) -> R<()> {
+    /// The checks Falco runs before any rule update (source, existence, something to
+    /// update), then the update's index and the rule to update.
+    fn update_target(
+        &mut self,
+        u: &RuleUpdate,
+        no_previous: &str,
+        nothing_to_update: &str,
+    ) -> R<(u32, &mut RuleInfo)> {
         let ctx = u.ctx.clone().unwrap_or_else(|| Context::file(""));
         self.check_prev_source(&u.name, &u.source, &ctx)?;
         if !self.rules.contains_key(&u.name) {
-            return validate_err(ERROR_NO_PREVIOUS_RULE_APPEND, &ctx);
+            return validate_err(no_previous, &ctx);
         }
         if !u.has_any_value() {
-            return validate_err(
-                "Appended rule must have exceptions or condition property",
-                &ctx,
-            );
+            return validate_err(nothing_to_update, &ctx);
         }
         let idx = self.next_index();
-        let Some(prev) = self.rules.get_mut(&u.name) else {
-            return validate_err(ERROR_NO_PREVIOUS_RULE_APPEND, &ctx);
-        };
+        match self.rules.get_mut(&u.name) {
+            Some(prev) => Ok((idx, prev)),
+            None => validate_err(no_previous, &ctx),
+        }
+    }
+
+    fn append_rule(&mut self, env: &LoaderEnv<'_>, u: RuleUpdate) -> R<()> {
+        let (idx, prev) = self.update_target(
+            &u,
+            ERROR_NO_PREVIOUS_RULE_APPEND,
+            "Appended rule must have exceptions or condition property",
+        )?;
         let source = (!prev.unknown_source || (env.source_not_served)(&prev.source))
             .then(|| prev.source.clone());
         if let Some(c) = u.cond.filter(|c| !c.is_empty()) {
@@ -1173,21 +1186,11 @@ impl Collector {
     }
 
     fn replace_rule(&mut self, u: RuleUpdate) -> R<()> {
-        let ctx = u.ctx.clone().unwrap_or_else(|| Context::file(""));
-        self.check_prev_source(&u.name, &u.source, &ctx)?;
-        if !self.rules.contains_key(&u.name) {
-            return validate_err(ERROR_NO_PREVIOUS_RULE_REPLACE, &ctx);
-        }
-        if !u.has_any_value() {
-            return validate_err(
-                "The rule must have at least one field that can be replaced",
-                &ctx,
-            );
-        }
-        let idx = self.next_index();
-        let Some(prev) = self.rules.get_mut(&u.name) else {
-            return validate_err(ERROR_NO_PREVIOUS_RULE_REPLACE, &ctx);
-        };
+        let (idx, prev) = self.update_target(
+            &u,
+            ERROR_NO_PREVIOUS_RULE_REPLACE,
+            "The rule must have at least one field that can be replaced",
+        )?;
         if let Some(c) = u.cond {
             prev.cond = c;
             if let Some(cc) = u.cond_ctx {
