@@ -37,6 +37,9 @@ pub struct Metrics {
     pub queue_depth: Mutex<Option<Box<dyn Fn() -> usize + Send>>>,
 }
 
+/// Picks one counter of an output channel.
+type ChannelCounter = fn(&ChannelStats) -> &AtomicU64;
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -297,44 +300,28 @@ impl Metrics {
         }
         if let Ok(outs) = self.outputs.lock() {
             if !outs.is_empty() {
-                header(
-                    &mut o,
-                    "falco_rs_output_alerts_total",
-                    "counter",
-                    "Alerts written per output channel.",
-                );
-                for (name, s) in outs.iter() {
-                    let _ = writeln!(
-                        o,
-                        "falco_rs_output_alerts_total{{output=\"{name}\"}} {}",
-                        ld(&s.written)
-                    );
-                }
-                header(
-                    &mut o,
-                    "falco_rs_output_dropped_total",
-                    "counter",
-                    "Alerts dropped because the channel queue was full.",
-                );
-                for (name, s) in outs.iter() {
-                    let _ = writeln!(
-                        o,
-                        "falco_rs_output_dropped_total{{output=\"{name}\"}} {}",
-                        ld(&s.dropped)
-                    );
-                }
-                header(
-                    &mut o,
-                    "falco_rs_output_errors_total",
-                    "counter",
-                    "Alerts that failed to be written.",
-                );
-                for (name, s) in outs.iter() {
-                    let _ = writeln!(
-                        o,
-                        "falco_rs_output_errors_total{{output=\"{name}\"}} {}",
-                        ld(&s.errors)
-                    );
+                let per_channel: [(&str, &str, ChannelCounter); 3] = [
+                    (
+                        "falco_rs_output_alerts_total",
+                        "Alerts written per output channel.",
+                        |s| &s.written,
+                    ),
+                    (
+                        "falco_rs_output_dropped_total",
+                        "Alerts dropped because the channel queue was full.",
+                        |s| &s.dropped,
+                    ),
+                    (
+                        "falco_rs_output_errors_total",
+                        "Alerts that failed to be written.",
+                        |s| &s.errors,
+                    ),
+                ];
+                for (metric, help, counter) in per_channel {
+                    header(&mut o, metric, "counter", help);
+                    for (name, s) in outs.iter() {
+                        let _ = writeln!(o, "{metric}{{output=\"{name}\"}} {}", ld(counter(s)));
+                    }
                 }
             }
         }
