@@ -545,18 +545,8 @@ impl<'i> Parser<'i> {
         } else {
             loop {
                 self.value(depth)?;
-                self.ws();
-                match self.peek()? {
-                    b',' => {
-                        self.pos += 1;
-                        self.out.push(',');
-                        self.ws();
-                    }
-                    b']' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
+                if self.end_of_member(b']')? {
+                    break;
                 }
             }
         }
@@ -594,24 +584,33 @@ impl<'i> Parser<'i> {
                 self.out.push(':');
                 self.ws();
                 self.value(depth)?;
-                self.ws();
-                match self.peek()? {
-                    b',' => {
-                        self.pos += 1;
-                        self.out.push(',');
-                        self.ws();
-                    }
-                    b'}' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
+                if self.end_of_member(b'}')? {
+                    break;
                 }
             }
         }
         self.out.push('}');
         self.close(i);
         Some(())
+    }
+
+    /// After an array element or object member: consumes `,` (`Some(false)`: another
+    /// member follows) or the closing `close` (`Some(true)`); anything else is invalid.
+    #[inline]
+    fn end_of_member(&mut self, close: u8) -> R<bool> {
+        self.ws();
+        let c = self.peek()?;
+        if c == b',' {
+            self.pos += 1;
+            self.out.push(',');
+            self.ws();
+            Some(false)
+        } else if c == close {
+            self.pos += 1;
+            Some(true)
+        } else {
+            None
+        }
     }
 
     /// Whether key node `k` repeats one of the `count` earlier keys of object `obj`.
