@@ -604,7 +604,7 @@ fn check_not_served_rule(
         }
         // An empty set means the condition can never hold, not that it is too broad.
         if r.warn_evttypes
-            && crate::syscall::event_types(&resolved).len() > crate::syscall::NO_EVTTYPE_THRESHOLD
+            && crate::syscall::event_type_count(&resolved) > crate::syscall::NO_EVTTYPE_THRESHOLD
         {
             res.warn(
                 WarningCode::NoEvttype,

@@ -1153,11 +1153,28 @@ pub fn is_event_type(name: &str) -> bool {
 /// Falco warns (`LOAD_NO_EVTTYPE`) when a rule matches more than 100 event codes; one
 /// name stands for a few codes, so [`NO_EVTTYPE_THRESHOLD`] applies to names.
 pub fn event_types(expr: &falco_rs_syntax::Expr) -> std::collections::BTreeSet<&'static str> {
+    let codes = visit(expr);
+    let names = all_names();
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| codes.contains(*i))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// How many event type names a syscall condition can match (the size of
+/// [`event_types`], without building the set).
+pub fn event_type_count(expr: &falco_rs_syntax::Expr) -> usize {
+    visit(expr).len()
+}
+
+fn visit(expr: &falco_rs_syntax::Expr) -> NameSet {
     let mut v = EvtTypeVisitor {
         inside_negation: false,
         has_codes: false,
         is_evttype_field: false,
-        codes: all_event_types(),
+        codes: NameSet::all(),
     };
     v.expr(expr);
     v.codes
@@ -1166,22 +1183,77 @@ pub fn event_types(expr: &falco_rs_syntax::Expr) -> std::collections::BTreeSet<&
 /// More matched event type names than this is Falco's "too many evt.type values".
 pub const NO_EVTTYPE_THRESHOLD: usize = 100;
 
-type NameSet = std::collections::BTreeSet<&'static str>;
+/// Words of a [`NameSet`]: one bit per name of [`all_names`].
+const NAME_WORDS: usize = (EVENT_NAMES.len() + SYSCALL_NAMES.len()).div_ceil(64);
 
-fn all_event_types() -> NameSet {
-    EVENT_NAMES
-        .iter()
-        .chain(SYSCALL_NAMES.iter())
-        .copied()
-        .collect()
+/// Event and syscall names, sorted and without repeats: bit `i` of a [`NameSet`] is
+/// name `i`.
+fn all_names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut v: Vec<&'static str> = EVENT_NAMES
+            .iter()
+            .chain(SYSCALL_NAMES.iter())
+            .copied()
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
 }
 
-fn names_to_set<'a>(names: impl IntoIterator<Item = &'a String>) -> NameSet {
-    let all = all_event_types();
-    names
-        .into_iter()
-        .filter_map(|n| all.get(n.as_str()).copied())
-        .collect()
+/// A set of event type names as a bitset over [`all_names`]: the visitor unites,
+/// intersects and complements whole sets at every node of a condition, which a bitset
+/// does in a few word operations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct NameSet([u64; NAME_WORDS]);
+
+impl NameSet {
+    fn empty() -> Self {
+        NameSet([0; NAME_WORDS])
+    }
+
+    fn all() -> Self {
+        let n = all_names().len();
+        NameSet(std::array::from_fn(|w| match n.saturating_sub(w * 64) {
+            0 => 0,
+            bits if bits >= 64 => u64::MAX,
+            bits => (1u64 << bits) - 1,
+        }))
+    }
+
+    /// The known event type names among `names` (unknown names are ignored).
+    fn of<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
+        let all = all_names();
+        let mut s = Self::empty();
+        for n in names {
+            if let Ok(i) = all.binary_search(&n.as_str()) {
+                s.0[i / 64] |= 1 << (i % 64);
+            }
+        }
+        s
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    fn union(self, o: Self) -> Self {
+        NameSet(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+
+    fn intersection(self, o: Self) -> Self {
+        NameSet(std::array::from_fn(|i| self.0[i] & o.0[i]))
+    }
+
+    /// The names of [`all_names`] not in the set.
+    fn complement(self) -> Self {
+        Self::all().intersection(NameSet(self.0.map(|w| !w)))
+    }
 }
 
 struct EvtTypeVisitor {
@@ -1195,8 +1267,7 @@ impl EvtTypeVisitor {
     fn inversion(&mut self) {
         // "Neutral" checks (no event type in them) are not inverted.
         if self.has_codes {
-            let all = all_event_types();
-            self.codes = all.difference(&self.codes).copied().collect();
+            self.codes = self.codes.complement();
         }
     }
 
@@ -1207,20 +1278,20 @@ impl EvtTypeVisitor {
     }
 
     fn conjunction(&mut self, children: &[falco_rs_syntax::Expr]) {
-        let mut types = all_event_types();
+        let mut types = NameSet::all();
         for c in children {
             self.expr(c);
-            types = types.intersection(&self.codes).copied().collect();
+            types = types.intersection(self.codes);
         }
         self.codes = types;
         self.is_evttype_field = false;
     }
 
     fn disjunction(&mut self, children: &[falco_rs_syntax::Expr]) {
-        let mut types = NameSet::new();
+        let mut types = NameSet::empty();
         for c in children {
             self.expr(c);
-            types.extend(self.codes.iter().copied());
+            types = types.union(self.codes);
         }
         self.codes = types;
         self.is_evttype_field = false;
@@ -1228,7 +1299,7 @@ impl EvtTypeVisitor {
 
     fn values(&mut self, names: &[String]) {
         self.has_codes = true;
-        self.codes = names_to_set(names);
+        self.codes = NameSet::of(names);
         self.is_evttype_field = false;
         self.try_inversion();
     }
@@ -1240,7 +1311,7 @@ impl EvtTypeVisitor {
                 self.has_codes = false;
                 self.is_evttype_field =
                     (f.name == "evt.type" || f.name == "syscall.type") && f.arg.is_none();
-                self.codes = all_event_types();
+                self.codes = NameSet::all();
                 self.try_inversion();
             }
             Operand::Transform { args, .. } | Operand::List(args, _) => {
@@ -1263,7 +1334,7 @@ impl EvtTypeVisitor {
             Expr::Or(c, _) if self.inside_negation => self.conjunction(c),
             Expr::Or(c, _) => self.disjunction(c),
             Expr::Not(c, _) => {
-                self.codes.clear();
+                self.codes = NameSet::empty();
                 self.inside_negation = !self.inside_negation;
                 self.expr(c);
                 self.inside_negation = !self.inside_negation;
@@ -1271,14 +1342,14 @@ impl EvtTypeVisitor {
             }
             Expr::Macro(..) => {
                 self.has_codes = false;
-                self.codes = all_event_types();
+                self.codes = NameSet::all();
                 self.is_evttype_field = false;
                 self.try_inversion();
             }
             Expr::Check(c) if c.op == Op::Exists => {
                 self.operand(&c.lhs);
                 self.has_codes = self.is_evttype_field;
-                self.codes = all_event_types();
+                self.codes = NameSet::all();
                 self.is_evttype_field = false;
                 self.try_inversion();
             }
@@ -1287,9 +1358,9 @@ impl EvtTypeVisitor {
                 if let Some(all) = evt_num_invariant(c) {
                     self.has_codes = true;
                     self.codes = if all {
-                        all_event_types()
+                        NameSet::all()
                     } else {
-                        NameSet::new()
+                        NameSet::empty()
                     };
                     self.is_evttype_field = false;
                     self.try_inversion();
@@ -1303,7 +1374,7 @@ impl EvtTypeVisitor {
                             Rhs::List(vs, _) | Rhs::Modified(_, vs, _) => self.values(vs),
                             Rhs::None | Rhs::Field(_) => {
                                 self.has_codes = false;
-                                self.codes = all_event_types();
+                                self.codes = NameSet::all();
                             }
                         }
                         if c.op == Op::Ne {
@@ -1313,7 +1384,7 @@ impl EvtTypeVisitor {
                         return;
                     }
                 }
-                self.codes = all_event_types();
+                self.codes = NameSet::all();
                 self.is_evttype_field = false;
                 self.try_inversion();
             }
@@ -1385,7 +1456,7 @@ mod tests {
 
     #[test]
     fn event_type_sets() {
-        let all = all_event_types().len();
+        let all = all_names().len();
         assert!(all > NO_EVTTYPE_THRESHOLD);
         assert_eq!(types("evt.type=execve"), 1);
         assert_eq!(types("evt.type in (execve, open) and proc.name=foo"), 2);
