@@ -14,11 +14,31 @@ enum SlotState {
     Present,
 }
 
+/// One field slot: its state and, when present, its values' range in the flat value
+/// vector.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    state: SlotState,
+    start: u32,
+    end: u32,
+}
+
+const UNKNOWN: Slot = Slot {
+    state: SlotState::Unknown,
+    start: 0,
+    end: 0,
+};
+
 /// Extracted values of every field slot for one event, filled lazily.
+///
+/// The values of all slots live in one vector (each slot holds a range of it), so
+/// recycling the cache between events re-types one empty vector and resets only the
+/// slots the event touched: the per-event cost does not grow with the size of the field
+/// table.
 pub struct FieldCache<'e> {
     fields: &'e [FieldMeta],
-    state: Vec<SlotState>,
-    values: Vec<Vec<Cow<'e, str>>>,
+    slots: Vec<Slot>,
+    values: Vec<Cow<'e, str>>,
     /// Slots extracted for this event (to reset only those).
     touched: Vec<u32>,
 }
@@ -27,15 +47,15 @@ pub struct FieldCache<'e> {
 /// between events. Holds no values.
 #[derive(Default)]
 pub struct CacheBuffers {
-    state: Vec<SlotState>,
-    values: Vec<Vec<Cow<'static, str>>>,
+    slots: Vec<Slot>,
+    values: Vec<Cow<'static, str>>,
     touched: Vec<u32>,
 }
 
 impl std::fmt::Debug for CacheBuffers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CacheBuffers")
-            .field("slots", &self.state.len())
+            .field("slots", &self.slots.len())
             .finish()
     }
 }
@@ -58,22 +78,19 @@ impl<'e> FieldCache<'e> {
     /// An empty cache for `fields` reusing the allocations of an earlier cache.
     pub fn from_buffers(fields: &'e [FieldMeta], buffers: CacheBuffers) -> Self {
         let CacheBuffers {
-            mut state,
+            mut slots,
             values,
             touched,
         } = buffers;
-        let mut values: Vec<Vec<Cow<'e, str>>> = values.into_iter().map(retype).collect();
-        if state.len() != fields.len() {
-            state.clear();
-            state.resize(fields.len(), SlotState::Unknown);
-            values.resize_with(fields.len(), Vec::new);
-            values.truncate(fields.len());
+        if slots.len() != fields.len() {
+            slots.clear();
+            slots.resize(fields.len(), UNKNOWN);
         }
-        debug_assert!(state.iter().all(|s| *s == SlotState::Unknown));
+        debug_assert!(slots.iter().all(|s| s.state == SlotState::Unknown));
         FieldCache {
             fields,
-            state,
-            values,
+            slots,
+            values: retype(values),
             touched,
         }
     }
@@ -81,20 +98,18 @@ impl<'e> FieldCache<'e> {
     /// Empties the cache and returns its allocations for the next event.
     pub fn into_buffers(self) -> CacheBuffers {
         let FieldCache {
-            mut state,
-            mut values,
+            mut slots,
+            values,
             mut touched,
             ..
         } = self;
         for &slot in &touched {
-            let i = slot as usize;
-            state[i] = SlotState::Unknown;
-            values[i].clear();
+            slots[slot as usize] = UNKNOWN;
         }
         touched.clear();
         CacheBuffers {
-            state,
-            values: values.into_iter().map(retype).collect(),
+            slots,
+            values: retype(values),
             touched,
         }
     }
@@ -111,25 +126,27 @@ impl<'e> FieldCache<'e> {
         event: &'e E,
     ) -> Option<&[Cow<'e, str>]> {
         let i = slot as usize;
-        let state = *self.state.get(i)?;
-        match state {
+        let s = *self.slots.get(i)?;
+        match s.state {
             SlotState::Absent => None,
-            SlotState::Present => Some(&self.values[i]),
+            SlotState::Present => self.values.get(s.start as usize..s.end as usize),
             SlotState::Unknown => {
                 self.touched.push(slot);
-                let out = &mut self.values[i];
-                out.clear();
-                let ok = event.extract(&self.fields[i], out) && !out.is_empty();
-                self.state[i] = if ok {
-                    SlotState::Present
-                } else {
-                    SlotState::Absent
-                };
-                if ok {
-                    Some(&self.values[i])
-                } else {
-                    None
+                let start = self.values.len();
+                let ok = event.extract(&self.fields[i], &mut self.values)
+                    && self.values.len() > start
+                    && u32::try_from(self.values.len()).is_ok();
+                if !ok {
+                    self.values.truncate(start);
+                    self.slots[i].state = SlotState::Absent;
+                    return None;
                 }
+                self.slots[i] = Slot {
+                    state: SlotState::Present,
+                    start: start as u32,
+                    end: self.values.len() as u32,
+                };
+                self.values.get(start..)
             }
         }
     }

@@ -83,8 +83,9 @@ pub trait FieldCatalog: Send + Sync {
 
 /// An event from which field values can be extracted.
 pub trait EventView {
-    /// Extracts `field` into `out` (cleared by the caller). Returns `false` when the field
-    /// is not extracted (absent, extraction error, or zero values), in which case every
-    /// comparison on it is false.
+    /// Appends the values of `field` to `out`, which may already hold values of other
+    /// fields (never read nor removed). Returns `false` when the field is not extracted
+    /// (absent, extraction error, or zero values), in which case every comparison on it
+    /// is false and the caller drops anything appended.
     fn extract<'a>(&'a self, field: &FieldMeta, out: &mut Vec<Cow<'a, str>>) -> bool;
 }

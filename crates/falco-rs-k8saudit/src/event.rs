@@ -219,6 +219,7 @@ impl EventView for AuditEvent {
             return false;
         };
         let key = field.arg.as_deref().unwrap_or("");
+        let before = out.len();
         let ok = match def.kind {
             Kind::Evt(e) => self.extract_evt(e, out),
             kind if kind.is_ka() => {
@@ -231,7 +232,7 @@ impl EventView for AuditEvent {
             }
             kind => self.extract_json(kind, key, out),
         };
-        ok && !out.is_empty()
+        ok && out.len() > before
     }
 }
 
