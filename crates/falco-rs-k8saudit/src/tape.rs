@@ -564,6 +564,7 @@ impl<'i> Parser<'i> {
         self.out.push('{');
         self.ws();
         let mut keys: u32 = 0;
+        let mut seen: u128 = 0;
         if self.peek()? == b'}' {
             self.pos += 1;
         } else {
@@ -572,7 +573,7 @@ impl<'i> Parser<'i> {
                     return None;
                 }
                 let k = self.string()?;
-                if !self.trusted && self.duplicate(i, k, keys) {
+                if !self.trusted && self.duplicate(i, k, keys, &mut seen) {
                     return None;
                 }
                 keys += 1;
@@ -614,13 +615,20 @@ impl<'i> Parser<'i> {
     }
 
     /// Whether key node `k` repeats one of the `count` earlier keys of object `obj`.
-    fn duplicate(&self, obj: usize, k: usize, count: u32) -> bool {
+    /// `seen` is a 128-bit filter of the hashes of those keys: only a key whose bit is
+    /// already set is compared with the earlier keys.
+    fn duplicate(&self, obj: usize, k: usize, count: u32, seen: &mut u128) -> bool {
         if count > 64 {
             // Rare wide objects: let serde_json decide.
             return true;
         }
-        let text = |n: &Node| &self.out[n.start as usize..n.end as usize];
+        let text = |n: &Node| &self.out.as_bytes()[n.start as usize..n.end as usize];
         let key = text(&self.nodes[k]);
+        let bit = 1u128 << key_hash(key);
+        if *seen & bit == 0 {
+            *seen |= bit;
+            return false;
+        }
         let mut j = obj + 1;
         while j < k {
             if text(&self.nodes[j]) == key {
@@ -630,6 +638,22 @@ impl<'i> Parser<'i> {
         }
         false
     }
+}
+
+/// A 7-bit hash of an object key (its length and first and last eight bytes) for the
+/// duplicate-key filter.
+#[inline]
+fn key_hash(key: &[u8]) -> u32 {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let n = key.len();
+    let head = word(&key[..n.min(8)]);
+    let tail = word(&key[n.saturating_sub(8)..]);
+    let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 57) as u32
 }
 
 #[cfg(test)]
