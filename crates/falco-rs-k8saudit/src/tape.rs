@@ -281,12 +281,18 @@ fn scan_plain(b: &[u8], mut p: usize) -> usize {
     p
 }
 
+/// The compact text is produced by copy-on-divergence: while the input is already in
+/// compact form, nothing is written; `out` receives the input verbatim up to `copied`
+/// only when the output must differ (whitespace to drop, escapes to rewrite), and once at
+/// the end. So the compact input most producers write is copied once, in one piece.
 struct Parser<'i> {
     /// The input as text (validated UTF-8), and as bytes.
     src: &'i str,
     input: &'i [u8],
     pos: usize,
+    /// Output so far; the input from `copied` to `pos` follows it verbatim.
     out: String,
+    copied: usize,
     nodes: Vec<Node>,
     /// The input is serde_json output: numbers are taken as written.
     trusted: bool,
@@ -302,13 +308,15 @@ impl<'i> Parser<'i> {
             src,
             input,
             pos: 0,
-            out: String::with_capacity(input.len()),
+            out: String::new(),
+            copied: 0,
             nodes: Vec::with_capacity(input.len() / 16 + 4),
             trusted,
         };
         p.ws();
         p.value(0)?;
         p.ws();
+        p.sync();
         if p.pos != input.len() || p.out.len() > u32::MAX as usize {
             return None;
         }
@@ -318,9 +326,46 @@ impl<'i> Parser<'i> {
         })
     }
 
+    /// Skips whitespace (which the compact text drops).
+    #[inline]
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
-            self.pos += 1;
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
+            self.sync();
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
+                self.pos += 1;
+            }
+            self.copied = self.pos;
+        }
+    }
+
+    /// Position in the output of the input at `pos`.
+    #[inline]
+    fn opos(&self) -> usize {
+        self.out.len() + (self.pos - self.copied)
+    }
+
+    /// Writes the verbatim input up to `pos` to the output.
+    fn sync(&mut self) {
+        if self.copied < self.pos {
+            if self.out.capacity() == 0 {
+                self.out.reserve_exact(self.input.len());
+            }
+            self.out.push_str(&self.src[self.copied..self.pos]);
+            self.copied = self.pos;
+        }
+    }
+
+    /// Output text between output positions `start` and `end`, written or still
+    /// verbatim input; `None` for a range across both (never a single string's).
+    fn out_text(&self, start: usize, end: usize) -> Option<&[u8]> {
+        let written = self.out.len();
+        if end <= written {
+            self.out.as_bytes().get(start..end)
+        } else if start >= written {
+            let base = self.copied - written;
+            self.input.get(base + start..base + end)
+        } else {
+            None
         }
     }
 
@@ -341,7 +386,7 @@ impl<'i> Parser<'i> {
     }
 
     fn close(&mut self, i: usize) {
-        let end = self.out.len() as u32;
+        let end = self.opos() as u32;
         let next = self.nodes.len() as u32;
         let n = &mut self.nodes[i];
         if n.kind != Kind::Str {
@@ -370,9 +415,8 @@ impl<'i> Parser<'i> {
         if !self.input[self.pos..].starts_with(word) {
             return None;
         }
+        let i = self.push(kind, self.opos());
         self.pos += word.len();
-        let i = self.push(kind, self.out.len());
-        self.out.push_str(std::str::from_utf8(word).ok()?);
         self.close(i);
         Some(())
     }
@@ -429,9 +473,8 @@ impl<'i> Parser<'i> {
                 return None;
             }
         }
+        let i = self.push(Kind::Num, self.opos());
         self.pos = p;
-        let i = self.push(Kind::Num, self.out.len());
-        self.out.push_str(text);
         self.close(i);
         Some(())
     }
@@ -439,27 +482,28 @@ impl<'i> Parser<'i> {
     /// Parses a string at `pos` (on the opening quote) into a node.
     fn string(&mut self) -> R<usize> {
         self.pos += 1;
-        self.out.push('"');
-        let i = self.push(Kind::Str, self.out.len());
+        let i = self.push(Kind::Str, self.opos());
         let b = self.input;
-        let start = self.pos;
         // Fast path: up to the closing quote without escapes nor control characters.
-        let p = scan_plain(b, start);
+        let p = scan_plain(b, self.pos);
         match b.get(p)? {
             b'"' => {
-                self.out.push_str(self.src.get(start..p)?);
+                self.pos = p;
+                self.nodes[i].end = self.opos() as u32;
                 self.pos = p + 1;
             }
             b'\\' => {
-                self.out.push_str(self.src.get(start..p)?);
+                // Escapes are rewritten as serde_json writes them: the output diverges.
                 self.pos = p;
+                self.sync();
                 let esc = self.escaped_rest()?;
                 self.nodes[i].esc = esc;
+                self.nodes[i].end = self.out.len() as u32;
+                self.out.push('"');
+                self.copied = self.pos;
             }
             _ => return None,
         }
-        self.nodes[i].end = self.out.len() as u32;
-        self.out.push('"');
         self.nodes[i].next = self.nodes.len() as u32;
         Some(i)
     }
@@ -536,9 +580,8 @@ impl<'i> Parser<'i> {
         if depth > MAX_DEPTH && !self.trusted {
             return None;
         }
+        let i = self.push(Kind::Arr, self.opos());
         self.pos += 1;
-        let i = self.push(Kind::Arr, self.out.len());
-        self.out.push('[');
         self.ws();
         if self.peek()? == b']' {
             self.pos += 1;
@@ -550,7 +593,6 @@ impl<'i> Parser<'i> {
                 }
             }
         }
-        self.out.push(']');
         self.close(i);
         Some(())
     }
@@ -559,9 +601,8 @@ impl<'i> Parser<'i> {
         if depth > MAX_DEPTH && !self.trusted {
             return None;
         }
+        let i = self.push(Kind::Obj, self.opos());
         self.pos += 1;
-        let i = self.push(Kind::Obj, self.out.len());
-        self.out.push('{');
         self.ws();
         let mut keys: u32 = 0;
         let mut seen: u128 = 0;
@@ -582,7 +623,6 @@ impl<'i> Parser<'i> {
                     return None;
                 }
                 self.pos += 1;
-                self.out.push(':');
                 self.ws();
                 self.value(depth)?;
                 if self.end_of_member(b'}')? {
@@ -590,7 +630,6 @@ impl<'i> Parser<'i> {
                 }
             }
         }
-        self.out.push('}');
         self.close(i);
         Some(())
     }
@@ -603,7 +642,6 @@ impl<'i> Parser<'i> {
         let c = self.peek()?;
         if c == b',' {
             self.pos += 1;
-            self.out.push(',');
             self.ws();
             Some(false)
         } else if c == close {
@@ -622,8 +660,10 @@ impl<'i> Parser<'i> {
             // Rare wide objects: let serde_json decide.
             return true;
         }
-        let text = |n: &Node| &self.out.as_bytes()[n.start as usize..n.end as usize];
-        let key = text(&self.nodes[k]);
+        let text = |n: &Node| self.out_text(n.start as usize, n.end as usize);
+        let Some(key) = text(&self.nodes[k]) else {
+            return true;
+        };
         let bit = 1u128 << key_hash(key);
         if *seen & bit == 0 {
             *seen |= bit;
@@ -631,7 +671,7 @@ impl<'i> Parser<'i> {
         }
         let mut j = obj + 1;
         while j < k {
-            if text(&self.nodes[j]) == key {
+            if text(&self.nodes[j]).is_none_or(|t| t == key) {
                 return true;
             }
             j = self.nodes[j + 1].next as usize;
@@ -640,20 +680,18 @@ impl<'i> Parser<'i> {
     }
 }
 
-/// A 7-bit hash of an object key (its length and first and last eight bytes) for the
-/// duplicate-key filter.
+/// A 7-bit hash of an object key (its length and first, middle and last bytes) for the
+/// duplicate-key filter: a few loads, no copy.
 #[inline]
 fn key_hash(key: &[u8]) -> u32 {
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(w)
-    };
     let n = key.len();
-    let head = word(&key[..n.min(8)]);
-    let tail = word(&key[n.saturating_sub(8)..]);
-    let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 57) as u32
+    let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
+    let h = (n as u32)
+        .wrapping_mul(0x9E37_79B9)
+        .wrapping_add(at(0).wrapping_mul(0x85EB_CA6B))
+        .wrapping_add(at(n / 2).wrapping_mul(0xC2B2_AE35))
+        .wrapping_add(at(n.wrapping_sub(1)).wrapping_mul(0x27D4_EB2F));
+    (h ^ (h >> 15)).wrapping_mul(0x2C1B_3C6D) >> 25
 }
 
 #[cfg(test)]
@@ -678,6 +716,128 @@ mod tests {
             r#""plain""#,
         ] {
             same_as_serde(s);
+        }
+    }
+
+    /// A deterministic xorshift generator for the randomized test.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// Random whitespace (often none, as in compact input).
+    fn ws(r: &mut Rng, out: &mut String) {
+        if r.below(4) == 0 {
+            for _ in 0..r.below(3) + 1 {
+                out.push([' ', '\n', '\t', '\r'][r.below(4) as usize]);
+            }
+        }
+    }
+
+    /// A random JSON string literal mixing plain text and every kind of escape.
+    fn string(r: &mut Rng, out: &mut String) {
+        out.push('"');
+        for _ in 0..r.below(12) {
+            match r.below(12) {
+                0 => out.push_str("\\u0026"),
+                1 => out.push_str("\\/"),
+                2 => out.push_str("\\\""),
+                3 => out.push_str("\\n"),
+                4 => out.push_str("\\u001f"),
+                5 => out.push_str("\\ud83d\\ude00"),
+                6 => out.push('\u{e9}'),
+                7 => out.push_str("\\\\"),
+                _ => out.push_str(["a", "key", "x y", "k8s.io/z", "0"][r.below(5) as usize]),
+            }
+        }
+        out.push('"');
+    }
+
+    fn value(r: &mut Rng, depth: u32, out: &mut String) {
+        ws(r, out);
+        match if depth > 4 { r.below(4) } else { r.below(7) } {
+            0 => string(r, out),
+            1 => out.push_str(["0", "-12", "1844674407370955161", "7"][r.below(4) as usize]),
+            2 => out.push_str(["true", "false", "null"][r.below(3) as usize]),
+            3 => string(r, out),
+            4 | 5 => {
+                out.push('{');
+                let n = r.below(5);
+                for i in 0..n {
+                    ws(r, out);
+                    if r.below(8) == 0 {
+                        out.push_str("\"dup\"");
+                    } else {
+                        string(r, out);
+                    }
+                    ws(r, out);
+                    out.push(':');
+                    value(r, depth + 1, out);
+                    ws(r, out);
+                    if i + 1 < n {
+                        out.push(',');
+                    }
+                }
+                ws(r, out);
+                out.push('}');
+            }
+            _ => {
+                out.push('[');
+                let n = r.below(4);
+                for i in 0..n {
+                    value(r, depth + 1, out);
+                    if i + 1 < n {
+                        out.push(',');
+                    }
+                }
+                ws(r, out);
+                out.push(']');
+            }
+        }
+        ws(r, out);
+    }
+
+    /// Every string value and key of the tape decodes as serde_json decodes it.
+    fn same_strings(v: V<'_>, s: &serde_json::Value) {
+        match s {
+            serde_json::Value::String(t) => assert_eq!(v.as_str().unwrap(), t.as_str()),
+            serde_json::Value::Array(a) => {
+                assert_eq!(v.len(), a.len());
+                for (x, y) in v.elements().zip(a) {
+                    same_strings(x, y);
+                }
+            }
+            serde_json::Value::Object(m) => {
+                for (k, x) in v.entries() {
+                    let key = k.as_str().unwrap();
+                    same_strings(x, &m[key.as_ref()]);
+                    assert_eq!(v.get(&key).unwrap().raw(), x.raw());
+                }
+            }
+            _ => assert_eq!(v.raw(), s.to_string()),
+        }
+    }
+
+    #[test]
+    fn random_documents_match_serde_json() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..5000 {
+            let mut input = String::new();
+            value(&mut r, 0, &mut input);
+            let v: serde_json::Value = serde_json::from_str(&input).unwrap();
+            let doc = Doc::parse(input.as_bytes()).unwrap();
+            assert_eq!(doc.text(), v.to_string(), "{input}");
+            same_strings(doc.root(), &v);
         }
     }
 
