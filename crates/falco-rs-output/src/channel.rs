@@ -2,13 +2,17 @@
 //! Each channel runs on its own thread behind a bounded queue ([`OutputHub`]), so a
 //! slow or failing channel never blocks the others or the engine; every dropped or
 //! failed alert is counted and reported, never silent.
+//!
+//! The engine hands alerts over in batches ([`Outputs`] collects up to
+//! [`SUBMIT_BATCH`] alerts, or the alerts of one source batch): one queue operation and at
+//! most one thread wake-up per batch instead of one per alert.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -422,14 +426,16 @@ pub struct ChannelStats {
 }
 
 enum Msg {
-    Line(OutputLine),
+    Lines(Vec<OutputLine>),
     Flush(mpsc::Sender<()>),
     Reopen,
 }
 
 struct Worker {
     name: &'static str,
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
+    /// Alerts queued and not yet written (bounded by the hub's capacity).
+    queued: Arc<AtomicUsize>,
     stats: Arc<ChannelStats>,
     handle: std::thread::JoinHandle<()>,
 }
@@ -437,6 +443,7 @@ struct Worker {
 /// Every enabled channel, each behind its own bounded queue and thread.
 pub struct OutputHub {
     workers: Vec<Worker>,
+    capacity: usize,
 }
 
 impl OutputHub {
@@ -445,27 +452,22 @@ impl OutputHub {
         let workers = channels
             .into_iter()
             .map(|mut ch| {
-                let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) =
-                    mpsc::sync_channel(capacity.max(1));
+                let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
                 let stats = Arc::new(ChannelStats::default());
-                let s2 = stats.clone();
+                let queued = Arc::new(AtomicUsize::new(0));
+                let (s2, q2) = (stats.clone(), queued.clone());
                 let name = ch.name();
                 let handle = std::thread::Builder::new()
                     .name(format!("falco-rs-output-{name}"))
                     .spawn(move || {
                         for msg in rx {
                             match msg {
-                                Msg::Line(line) => match ch.write(&line) {
-                                    Ok(()) => {
-                                        s2.written.fetch_add(1, Ordering::Relaxed);
+                                Msg::Lines(lines) => {
+                                    for line in &lines {
+                                        write_one(ch.as_mut(), line, &s2);
+                                        q2.fetch_sub(1, Ordering::Relaxed);
                                     }
-                                    Err(e) => {
-                                        let n = s2.errors.fetch_add(1, Ordering::Relaxed);
-                                        if n < 10 || n.is_power_of_two() {
-                                            log::error!("{name} output error (#{}): {e}", n + 1);
-                                        }
-                                    }
-                                },
+                                }
                                 Msg::Flush(ack) => {
                                     ch.flush();
                                     let _ = ack.send(());
@@ -479,12 +481,16 @@ impl OutputHub {
                 Worker {
                     name,
                     tx,
+                    queued,
                     stats,
                     handle,
                 }
             })
             .collect();
-        OutputHub { workers }
+        OutputHub {
+            workers,
+            capacity: capacity.max(1),
+        }
     }
 
     /// Whether any channel is enabled.
@@ -495,20 +501,52 @@ impl OutputHub {
     /// Queues one alert for every channel; a full queue drops it for that channel only,
     /// counted and reported.
     pub fn emit(&self, line: OutputLine) {
-        for w in &self.workers {
-            match w.tx.try_send(Msg::Line(line.clone())) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    let n = w.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    if n < 10 || n.is_power_of_two() {
-                        log::error!(
-                            "{} output queue full, alert dropped (#{} dropped)",
-                            w.name,
-                            n + 1
-                        );
-                    }
+        self.emit_batch(vec![line]);
+    }
+
+    /// Queues alerts, in order, for every channel. A channel whose queue cannot take them
+    /// all takes what fits and drops the rest, counted and reported.
+    pub fn emit_batch(&self, lines: Vec<OutputLine>) {
+        if lines.is_empty() {
+            return;
+        }
+        let n = self.workers.len();
+        let mut lines = Some(lines);
+        for (k, w) in self.workers.iter().enumerate() {
+            let mut mine = if k + 1 == n {
+                lines.take().unwrap_or_default()
+            } else {
+                lines.clone().unwrap_or_default()
+            };
+            let room = self
+                .capacity
+                .saturating_sub(w.queued.load(Ordering::Relaxed));
+            let dropped = mine.len().saturating_sub(room);
+            mine.truncate(mine.len() - dropped);
+            let taken = mine.len();
+            if taken > 0 {
+                w.queued.fetch_add(taken, Ordering::Relaxed);
+                if w.tx.send(Msg::Lines(mine)).is_err() {
+                    w.queued.fetch_sub(taken, Ordering::Relaxed);
+                    self.count_dropped(w, taken);
                 }
             }
+            if dropped > 0 {
+                self.count_dropped(w, dropped);
+            }
+        }
+    }
+
+    fn count_dropped(&self, w: &Worker, count: usize) {
+        let before = w.stats.dropped.fetch_add(count as u64, Ordering::Relaxed);
+        let after = before + count as u64;
+        // Report the first ten drops, then at every power of two.
+        let crossed_power = (before + 1..=after).any(u64::is_power_of_two);
+        if before < 10 || crossed_power {
+            log::error!(
+                "{} output queue full, {count} alert(s) dropped (#{after} dropped)",
+                w.name
+            );
         }
     }
 
@@ -559,6 +597,21 @@ impl OutputHub {
     }
 }
 
+/// Writes one alert on a worker thread, counting the result.
+fn write_one(ch: &mut dyn Channel, line: &OutputLine, stats: &ChannelStats) {
+    match ch.write(line) {
+        Ok(()) => {
+            stats.written.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            let n = stats.errors.fetch_add(1, Ordering::Relaxed);
+            if n < 10 || n.is_power_of_two() {
+                log::error!("{} output error (#{}): {e}", ch.name(), n + 1);
+            }
+        }
+    }
+}
+
 impl Drop for OutputHub {
     /// Writes everything still queued before the channels go away.
     fn drop(&mut self) {
@@ -566,10 +619,15 @@ impl Drop for OutputHub {
     }
 }
 
+/// Alerts [`Outputs`] collects before handing them to the channels in one batch.
+pub const SUBMIT_BATCH: usize = 256;
+
 /// The engine's handle on the output channels: queues alerts to the [`OutputHub`] and
 /// tracks alerts that could not be delivered.
 pub struct Outputs {
     hub: OutputHub,
+    /// Alerts not yet handed to the channels (see [`Outputs::submit`]).
+    pending: Vec<OutputLine>,
     /// Alerts dropped or failed so far (updated by [`Outputs::flush`]).
     pub errors: u64,
 }
@@ -585,6 +643,7 @@ impl Outputs {
     pub fn new(channels: Vec<Box<dyn Channel>>, capacity: usize) -> Self {
         Outputs {
             hub: OutputHub::new(channels, capacity),
+            pending: Vec::new(),
             errors: 0,
         }
     }
@@ -599,16 +658,34 @@ impl Outputs {
         self.emit_alert(line, 5);
     }
 
-    /// Queues one alert with its syslog severity (the rule priority number).
+    /// Queues one alert with its syslog severity (the rule priority number). It reaches
+    /// the channels with the next [`Outputs::submit`], at the latest after
+    /// [`SUBMIT_BATCH`] alerts.
     pub fn emit_alert(&mut self, line: &str, severity: u8) {
-        self.hub.emit(OutputLine {
+        if self.hub.is_empty() {
+            return;
+        }
+        self.pending.push(OutputLine {
             text: Arc::from(line),
             severity,
         });
+        if self.pending.len() >= SUBMIT_BATCH {
+            self.submit();
+        }
+    }
+
+    /// Hands the collected alerts to the channels without waiting for them to be
+    /// written (called after each source batch, so live alerts are not held back).
+    pub fn submit(&mut self) {
+        if !self.pending.is_empty() {
+            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(16));
+            self.hub.emit_batch(batch);
+        }
     }
 
     /// Waits until every queued alert is written and flushed; updates `errors`.
     pub fn flush(&mut self) {
+        self.submit();
         self.hub.flush();
         self.errors = self
             .hub
@@ -618,13 +695,21 @@ impl Outputs {
             .sum();
     }
 
-    /// Reopens file and program channels.
-    pub fn reopen(&self) {
+    /// Reopens file and program channels (after handing over the collected alerts).
+    pub fn reopen(&mut self) {
+        self.submit();
         self.hub.reopen();
     }
 
     /// Per-channel counters.
     pub fn stats(&self) -> Vec<(&'static str, Arc<ChannelStats>)> {
         self.hub.stats()
+    }
+}
+
+impl Drop for Outputs {
+    /// Hands collected alerts over before the hub drains its queues.
+    fn drop(&mut self) {
+        self.submit();
     }
 }

@@ -420,8 +420,14 @@ impl<'a> Detector<'a> {
     }
 
     /// Asks file and program outputs to reopen (SIGUSR1).
-    pub fn reopen_outputs(&self) {
+    pub fn reopen_outputs(&mut self) {
         self.outputs.reopen();
+    }
+
+    /// Hands the alerts collected so far to the output channels (after each source
+    /// batch, so that alerts of a live source are not held back).
+    pub fn submit_outputs(&mut self) {
+        self.outputs.submit();
     }
 
     /// Events processed so far.

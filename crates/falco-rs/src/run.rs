@@ -639,6 +639,7 @@ fn consume(
                 break;
             }
         }
+        detector.submit_outputs();
     }
 }
 
