@@ -35,6 +35,9 @@ struct Node {
     kind: Kind,
     /// A string whose text holds escapes.
     esc: bool,
+    /// For an object key without escapes, [`key_hash`] of its text: lookups compare it
+    /// before the text.
+    hash: u16,
     start: u32,
     end: u32,
     /// Index of the first node after this value's subtree.
@@ -45,7 +48,7 @@ struct Node {
 #[derive(Debug, Clone)]
 pub(crate) struct Doc {
     text: Box<str>,
-    nodes: Box<[Node]>,
+    nodes: Vec<Node>,
 }
 
 /// A value of a document.
@@ -189,8 +192,12 @@ impl<'a> V<'a> {
 
     /// The value of `key` in an object (keys are unique in a document).
     pub(crate) fn get(self, key: &str) -> Option<V<'a>> {
+        let h = key_hash(key.as_bytes());
         self.entries()
-            .find(|(k, _)| key_eq(*k, key))
+            .find(|(k, _)| {
+                let n = k.doc.node(k.i);
+                (n.esc || n.hash == h) && key_eq(*k, key)
+            })
             .map(|(_, v)| v)
     }
 }
@@ -255,7 +262,9 @@ fn push_escaped(out: &mut String, c: char) {
 }
 
 /// Index of the first `"`, `\\` or control character of `b` at or after `p` (`b.len()`
-/// when none): eight bytes at a time while none is present.
+/// when none): eight bytes at a time. In each zero-byte mask below only bytes above a
+/// true match can be false positives, so the lowest set bit of their union is the first
+/// special byte.
 fn scan_plain(b: &[u8], mut p: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -268,7 +277,7 @@ fn scan_plain(b: &[u8], mut p: usize) -> usize {
             | has_zero(x ^ (ONES * u64::from(b'\\')))
             | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
         if special != 0 {
-            break;
+            return p + (special.trailing_zeros() / 8) as usize;
         }
         p += 8;
     }
@@ -310,7 +319,7 @@ impl<'i> Parser<'i> {
             pos: 0,
             out: String::new(),
             copied: 0,
-            nodes: Vec::with_capacity(input.len() / 16 + 4),
+            nodes: Vec::with_capacity(input.len() / 10 + 4),
             trusted,
         };
         p.ws();
@@ -322,7 +331,7 @@ impl<'i> Parser<'i> {
         }
         Some(Doc {
             text: p.out.into_boxed_str(),
-            nodes: p.nodes.into_boxed_slice(),
+            nodes: p.nodes,
         })
     }
 
@@ -378,6 +387,7 @@ impl<'i> Parser<'i> {
         self.nodes.push(Node {
             kind,
             esc: false,
+            hash: 0,
             start: start as u32,
             end: start as u32,
             next: 0,
@@ -614,9 +624,18 @@ impl<'i> Parser<'i> {
                     return None;
                 }
                 let k = self.string()?;
-                if !self.trusted && self.duplicate(i, k, keys, &mut seen) {
+                let n = self.nodes[k];
+                let hash = self
+                    .out_text(n.start as usize, n.end as usize)
+                    .map_or(0, key_hash);
+                self.nodes[k].hash = hash;
+                // `seen`: a 128-bit filter of the hashes of the earlier keys; only a key
+                // whose bit is already set is compared with them.
+                let bit = 1u128 << (hash & 127);
+                if !self.trusted && (seen & bit != 0 || keys >= 64) && self.duplicate(i, k) {
                     return None;
                 }
+                seen |= bit;
                 keys += 1;
                 self.ws();
                 if self.peek()? != b':' {
@@ -652,26 +671,22 @@ impl<'i> Parser<'i> {
         }
     }
 
-    /// Whether key node `k` repeats one of the `count` earlier keys of object `obj`.
-    /// `seen` is a 128-bit filter of the hashes of those keys: only a key whose bit is
-    /// already set is compared with the earlier keys.
-    fn duplicate(&self, obj: usize, k: usize, count: u32, seen: &mut u128) -> bool {
-        if count > 64 {
-            // Rare wide objects: let serde_json decide.
-            return true;
-        }
+    /// Whether key node `k` repeats an earlier key of object `obj`; `true` also for
+    /// objects of more than 64 keys (rare: serde_json then decides).
+    #[cold]
+    fn duplicate(&self, obj: usize, k: usize) -> bool {
         let text = |n: &Node| self.out_text(n.start as usize, n.end as usize);
         let Some(key) = text(&self.nodes[k]) else {
             return true;
         };
-        let bit = 1u128 << key_hash(key);
-        if *seen & bit == 0 {
-            *seen |= bit;
-            return false;
-        }
+        let hash = self.nodes[k].hash;
         let mut j = obj + 1;
+        let mut count = 0;
         while j < k {
-            if text(&self.nodes[j]).is_none_or(|t| t == key) {
+            count += 1;
+            if count > 64
+                || (self.nodes[j].hash == hash && text(&self.nodes[j]).is_none_or(|t| t == key))
+            {
                 return true;
             }
             j = self.nodes[j + 1].next as usize;
@@ -680,18 +695,17 @@ impl<'i> Parser<'i> {
     }
 }
 
-/// A 7-bit hash of an object key (its length and first, middle and last bytes) for the
-/// duplicate-key filter: a few loads, no copy.
+/// A 16-bit hash of an object key's text (its length and first, middle and last
+/// bytes): a few loads, no copy. Used to skip key comparisons in lookups and in the
+/// duplicate-key check.
 #[inline]
-fn key_hash(key: &[u8]) -> u32 {
+fn key_hash(key: &[u8]) -> u16 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
-    let h = (n as u32)
-        .wrapping_mul(0x9E37_79B9)
-        .wrapping_add(at(0).wrapping_mul(0x85EB_CA6B))
-        .wrapping_add(at(n / 2).wrapping_mul(0xC2B2_AE35))
-        .wrapping_add(at(n.wrapping_sub(1)).wrapping_mul(0x27D4_EB2F));
-    (h ^ (h >> 15)).wrapping_mul(0x2C1B_3C6D) >> 25
+    let x = (n as u32 & 0xff) | at(0) << 8 | at(n / 2) << 16 | at(n.wrapping_sub(1)) << 24;
+    let m = x.wrapping_mul(0x9E37_79B1);
+    // Folding the top bits down lets the last byte reach the low bits too.
+    ((m >> 16) ^ (m >> 25)) as u16
 }
 
 #[cfg(test)]
