@@ -82,12 +82,24 @@ pub fn replay(
         let mut reader = open_maybe_gzip(&file)?;
         let mut buf = Vec::new();
         for i in 0usize.. {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf)? == 0 {
+            // A line inside the reader's buffer is parsed in place; one that crosses the
+            // end of the buffer (or the last one, without newline) is copied first.
+            let avail = reader.fill_buf()?;
+            if avail.is_empty() {
                 break;
             }
-            let trimmed = trim_ascii(&buf);
+            let newline = memchr::memchr(b'\n', avail);
+            let (line, consumed) = match newline {
+                Some(nl) => (reader.fill_buf()?.get(..nl).unwrap_or_default(), nl + 1),
+                None => {
+                    buf.clear();
+                    reader.read_until(b'\n', &mut buf)?;
+                    (&buf[..], 0)
+                }
+            };
+            let trimmed = trim_ascii(line);
             if trimmed.is_empty() {
+                reader.consume(consumed);
                 continue;
             }
             stats.lines += 1;
@@ -105,6 +117,7 @@ pub fn replay(
                 }
                 log::warn!("{}:{}: {err}", file.display(), i + 1);
             }
+            reader.consume(consumed);
             for ev in outcome.events {
                 stats.events += 1;
                 if on_event(ev).is_break() {
