@@ -141,6 +141,20 @@ pub fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
     used
 }
 
+/// The delimiters around a list name that [`resolve_list`] replaces.
+fn is_list_delim(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'(' | b')' | b',' | b'=')
+}
+
+/// The tokens of a condition text between [`is_list_delim`] delimiters (owned, as the
+/// text changes while they are used).
+fn list_tokens(text: &str) -> HashSet<String> {
+    text.split(|c: char| c.is_ascii() && is_list_delim(c as u8))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Wraps a value in double quotes when it has a space and is not already quoted.
 fn quote_item(v: &str) -> String {
     if v.contains(' ') && !v.starts_with('"') && !v.starts_with('\'') {
@@ -365,9 +379,15 @@ fn compile_inner(
     }
     let substitute = |text: &str, used: &mut HashSet<String>| -> String {
         let mut s = text.to_string();
+        // resolve_list only replaces a name standing between delimiters, i.e. a whole
+        // token: lists whose name is not a token of the text are skipped without a
+        // substring search (the tokens are re-read after each substitution).
+        let mut tokens = list_tokens(&s);
         for (name, items) in &lists {
-            if resolve_list(&mut s, name, items) {
+            let maybe = tokens.contains(name.as_str()) || name.bytes().any(is_list_delim);
+            if maybe && resolve_list(&mut s, name, items) {
                 used.insert(name.clone());
+                tokens = list_tokens(&s);
             }
         }
         s
