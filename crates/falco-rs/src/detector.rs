@@ -334,6 +334,21 @@ impl<'a> Detector<'a> {
         ControlFlow::Continue(())
     }
 
+    /// The numbering state: events numbered so far, time of the first event and the
+    /// `-M` limit in nanoseconds (for sources that number events on other threads).
+    pub fn numbering(&self) -> (u64, Option<u64>, Option<u64>) {
+        (self.num, self.first_ts, self.max_ns)
+    }
+
+    /// Records `count` events numbered elsewhere, in order after the earlier ones, the
+    /// first of all having time `first_ts` (see [`Detector::numbering`]).
+    pub fn advance(&mut self, count: u64, first_ts: Option<u64>) {
+        self.num += count;
+        if self.first_ts.is_none() {
+            self.first_ts = first_ts;
+        }
+    }
+
     /// An evaluator for another thread (same rules, index and format).
     pub fn evaluator(&self) -> Evaluator<'a> {
         self.evaluator.fork()

@@ -2,7 +2,7 @@
 //! `Event`, an `EventList` or an array of them; gzip accepted) and the legacy `-e` mode.
 
 use crate::detector::{Detector, Evaluator};
-use falco_rs_k8saudit::{parse_payload, AuditEvent, ParseOptions, PayloadError, PayloadOutcome};
+use falco_rs_k8saudit::{parse_payload, AuditEvent, ParseOptions, PayloadError};
 use flate2::read::MultiGzDecoder;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
@@ -55,7 +55,7 @@ pub fn read_maybe_gzip(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Opens a file for reading line by line, transparently decompressing gzip (streamed: the
 /// file is never held in memory as a whole).
-pub fn open_maybe_gzip(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+pub fn open_maybe_gzip(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
     let mut reader = BufReader::with_capacity(1 << 18, std::fs::File::open(path)?);
     if reader.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(BufReader::with_capacity(
@@ -129,9 +129,8 @@ pub fn replay(
     Ok(())
 }
 
-/// Lines each thread parses per batch of a parallel replay (bounds the events held in
-/// memory to about `jobs × LINES_PER_JOB`).
-const LINES_PER_JOB: usize = 1024;
+/// Lines per chunk of a parallel replay (a unit of work for one thread).
+const LINES_PER_CHUNK: usize = 1024;
 
 /// The number of threads `-j 0` stands for: the available parallelism.
 pub fn effective_jobs(jobs: usize) -> usize {
@@ -142,23 +141,195 @@ pub fn effective_jobs(jobs: usize) -> usize {
     }
 }
 
-/// Runs `f` on every element of `items` on its own scoped thread and returns the results
-/// in order. A panic in a worker is propagated.
-fn parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items.into_iter().map(|t| s.spawn(move || f(t))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+/// A chunk of consecutive non-empty lines: one block of text and each line's number
+/// and range in it.
+struct Chunk {
+    seq: usize,
+    file: std::sync::Arc<PathBuf>,
+    block: Vec<u8>,
+    lines: Vec<(usize, std::ops::Range<usize>)>,
 }
 
-/// [`replay`] with `jobs` threads: lines are parsed and events evaluated in parallel
-/// batches, while numbering, `-M`, error reports, statistics and alert output stay
-/// sequential and in input order, so the output is identical to the single-threaded
-/// replay's.
+/// What a worker made of a chunk, emitted by the main thread in chunk order.
+#[derive(Default)]
+struct ChunkResult {
+    seq: usize,
+    file: std::sync::Arc<PathBuf>,
+    /// Lines processed (up to the one where the replay stops).
+    lines: u64,
+    /// Problems, by line number (with the line for legacy mode's message).
+    errors: Vec<(usize, PayloadError, Option<String>)>,
+    /// Events numbered (the one that reaches `-M` included).
+    events: u64,
+    /// Time of the chunk's first event.
+    first_ts: Option<u64>,
+    /// Alerts, in event and evaluation order.
+    alerts: Vec<(usize, String)>,
+    /// The replay stops in this chunk (`-M`, or a malformed line in legacy mode).
+    stop: bool,
+}
+
+/// Hands out event numbers chunk by chunk, in chunk order: a worker that has parsed
+/// chunk `seq` waits until every earlier chunk is numbered.
+struct Ledger {
+    state: std::sync::Mutex<LedgerState>,
+    turn: std::sync::Condvar,
+}
+
+/// The numbers a chunk's events got.
+struct Numbered {
+    /// Events numbered before the chunk (its first event is `base + 1`).
+    base: u64,
+    /// Events of the chunk numbered.
+    count: usize,
+    /// Time of the first event of the replay.
+    first_ts: Option<u64>,
+    /// The replay stops in this chunk.
+    stop: bool,
+}
+
+struct LedgerState {
+    /// The chunk to number next.
+    next: usize,
+    /// Events numbered so far.
+    numbered: u64,
+    first_ts: Option<u64>,
+    max_ns: Option<u64>,
+    /// The replay has stopped: later chunks number nothing.
+    stopped: bool,
+    /// A worker died: nobody waits any more.
+    aborted: bool,
+}
+
+impl Ledger {
+    /// Numbers the events of chunk `seq`, given their times: returns how many are
+    /// numbered (those after the one reaching `-M` are not), the time of the first event
+    /// of the replay, and whether the replay stops here. `None` after an abort.
+    fn number(&self, seq: usize, times: &[u64], stop_after: Option<usize>) -> Option<Numbered> {
+        let mut st = self.state.lock().ok()?;
+        while st.next != seq {
+            if st.aborted {
+                return None;
+            }
+            st = self.turn.wait(st).ok()?;
+        }
+        let base = st.numbered;
+        let mut count = 0usize;
+        let mut stop = st.stopped;
+        if !stop {
+            let limit = stop_after.unwrap_or(times.len());
+            for &ts in &times[..limit.min(times.len())] {
+                count += 1;
+                let first = *st.first_ts.get_or_insert(ts);
+                if st.max_ns.is_some_and(|max| ts >= first.saturating_add(max)) {
+                    stop = true;
+                    break;
+                }
+            }
+            stop |= stop_after.is_some();
+            st.numbered += count as u64;
+            st.stopped = stop;
+        }
+        st.next += 1;
+        let first = st.first_ts;
+        drop(st);
+        self.turn.notify_all();
+        Some(Numbered {
+            base,
+            count,
+            first_ts: first,
+            stop,
+        })
+    }
+
+    fn abort(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.aborted = true;
+        }
+        self.turn.notify_all();
+    }
+}
+
+/// Marks the ledger aborted when a worker unwinds, so that no other worker waits for
+/// its chunk forever.
+struct AbortOnPanic<'l>(&'l Ledger);
+
+impl Drop for AbortOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abort();
+        }
+    }
+}
+
+/// Parses, numbers and evaluates one chunk on a worker thread (`None` after an abort).
+fn work_chunk(
+    chunk: Chunk,
+    opts: &ParseOptions,
+    legacy: bool,
+    ledger: &Ledger,
+    evaluator: &mut Evaluator<'_>,
+) -> Option<ChunkResult> {
+    let mut res = ChunkResult {
+        seq: chunk.seq,
+        file: chunk.file.clone(),
+        ..ChunkResult::default()
+    };
+    let mut events: Vec<AuditEvent> = Vec::new();
+    // Events before each line (to count lines up to a stop).
+    let mut events_before_line: Vec<usize> = Vec::with_capacity(chunk.lines.len());
+    // Legacy mode stops at a malformed line: only the events before it are numbered.
+    let mut stop_after: Option<usize> = None;
+    for (i, range) in &chunk.lines {
+        let line = chunk.block.get(range.clone()).unwrap_or_default();
+        events_before_line.push(events.len());
+        let outcome = parse_payload(line, opts);
+        if legacy {
+            if let Some(err) = outcome.errors.into_iter().next() {
+                let text = String::from_utf8_lossy(line).into_owned();
+                res.errors.push((*i, err, Some(text)));
+                stop_after = Some(events.len());
+                break;
+            }
+        } else {
+            res.errors
+                .extend(outcome.errors.into_iter().map(|e| (*i, e, None)));
+        }
+        events.extend(outcome.events);
+    }
+    drop(chunk.block);
+    let times: Vec<u64> = events.iter().map(AuditEvent::time_ns).collect();
+    let numbered = ledger.number(chunk.seq, &times, stop_after)?;
+    res.events = numbered.count as u64;
+    res.first_ts = numbered.first_ts;
+    res.stop = numbered.stop;
+    res.lines = match (numbered.stop, stop_after) {
+        (false, _) => chunk.lines.len() as u64,
+        (true, Some(_)) => events_before_line.len() as u64,
+        // -M: up to the line holding the last numbered event.
+        (true, None) => events_before_line
+            .iter()
+            .rposition(|&before| before < numbered.count)
+            .map_or(0, |l| l as u64 + 1),
+    };
+    // The event that reaches -M is numbered but not evaluated.
+    let evaluate = if numbered.stop && stop_after.is_none() {
+        numbered.count.saturating_sub(1)
+    } else {
+        numbered.count
+    };
+    for (k, ev) in events.iter_mut().take(evaluate).enumerate() {
+        ev.set_num(numbered.base + k as u64 + 1);
+        evaluator.evaluate(ev, |ri, line| res.alerts.push((ri, line)));
+    }
+    Some(res)
+}
+
+/// [`replay`] with `jobs` worker threads. Each worker takes the next chunk of lines from
+/// the shared reader (so the text is hot in its cache when parsed), parses it, takes its
+/// event numbers from a ledger in chunk order and evaluates it; the calling thread
+/// reports errors, counts and emits alerts chunk by chunk in input order. The output is
+/// identical to the single-threaded replay's.
 pub fn replay_parallel(
     path: &Path,
     opts: &ParseOptions,
@@ -168,98 +339,185 @@ pub fn replay_parallel(
     detector: &mut Detector<'_>,
 ) -> std::io::Result<()> {
     let jobs = effective_jobs(jobs).max(1);
+    let (numbered, first_ts, max_ns) = detector.numbering();
+    let ledger = Ledger {
+        state: std::sync::Mutex::new(LedgerState {
+            next: 0,
+            numbered,
+            first_ts,
+            max_ns,
+            stopped: false,
+            aborted: false,
+        }),
+        turn: std::sync::Condvar::new(),
+    };
+    let reader = std::sync::Mutex::new(ChunkReader::new(replay_files(path)?));
     let mut evaluators: Vec<Evaluator<'_>> = (0..jobs).map(|_| detector.evaluator()).collect();
-    for file in replay_files(path)? {
-        let mut reader = open_maybe_gzip(&file)?;
-        let mut block: Vec<u8> = Vec::new();
-        let mut ranges: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-        let mut next_line = 0usize;
+    // Results wait here for earlier chunks; a worker ahead by more than this many
+    // chunks waits (bounded memory).
+    let (done_tx, done_rx) =
+        std::sync::mpsc::sync_channel::<std::io::Result<ChunkResult>>(jobs * 2);
+    std::thread::scope(|scope| {
+        for evaluator in &mut evaluators {
+            let (reader, done_tx, ledger) = (&reader, done_tx.clone(), &ledger);
+            scope.spawn(move || {
+                let _guard = AbortOnPanic(ledger);
+                loop {
+                    let next = match reader.lock() {
+                        Ok(mut r) => r.next_chunk(),
+                        Err(_) => return,
+                    };
+                    let res = match next {
+                        Ok(Some(chunk)) => match work_chunk(chunk, opts, legacy, ledger, evaluator)
+                        {
+                            Some(res) => Ok(res),
+                            None => return,
+                        },
+                        Ok(None) => return,
+                        Err(e) => Err(e),
+                    };
+                    if done_tx.send(res).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut emitter = Emitter {
+            next: 0,
+            pending: std::collections::BTreeMap::new(),
+            stopped: false,
+        };
+        let mut result = Ok(());
+        for res in done_rx.iter() {
+            match res {
+                Ok(res) => emitter.accept(res, stats, detector),
+                Err(e) => {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                    emitter.stopped = true;
+                }
+            }
+            if emitter.stopped {
+                // Later chunks are not needed: stop the workers (they drop their work).
+                ledger.abort();
+                if let Ok(mut r) = reader.lock() {
+                    r.files.clear();
+                    r.current = None;
+                }
+            }
+        }
+        result
+    })
+}
+
+/// Emits chunk results in chunk order (results arrive in any order).
+struct Emitter {
+    next: usize,
+    pending: std::collections::BTreeMap<usize, ChunkResult>,
+    stopped: bool,
+}
+
+impl Emitter {
+    fn accept(&mut self, res: ChunkResult, stats: &mut ReplayStats, detector: &mut Detector<'_>) {
+        self.pending.insert(res.seq, res);
+        while let Some(res) = self.pending.remove(&self.next) {
+            self.next += 1;
+            if self.stopped {
+                continue;
+            }
+            stats.lines += res.lines;
+            for (i, err, line) in &res.errors {
+                stats.malformed += 1;
+                match line {
+                    Some(text) => log::error!(
+                        "Could not read k8s audit event line #{}, \"{}\": {}, stopping",
+                        i + 1,
+                        text,
+                        legacy_message(err)
+                    ),
+                    None => log::warn!("{}:{}: {err}", res.file.display(), i + 1),
+                }
+            }
+            stats.events += res.events;
+            detector.advance(res.events, res.first_ts);
+            for (ri, line) in &res.alerts {
+                detector.emit(*ri, line);
+            }
+            self.stopped = res.stop;
+        }
+    }
+}
+
+/// Reads the files of a replay in chunks of [`LINES_PER_CHUNK`] non-empty lines.
+struct ChunkReader {
+    /// Files still to open, in reverse order.
+    files: Vec<PathBuf>,
+    /// The open file, its path and the number of lines read from it.
+    current: Option<(Box<dyn BufRead + Send>, std::sync::Arc<PathBuf>, usize)>,
+    seq: usize,
+}
+
+impl ChunkReader {
+    fn new(mut files: Vec<PathBuf>) -> Self {
+        files.reverse();
+        ChunkReader {
+            files,
+            current: None,
+            seq: 0,
+        }
+    }
+
+    /// The next chunk; `None` at the end of the last file.
+    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
-            // Read the next batch of non-empty lines into one block.
-            block.clear();
-            ranges.clear();
+            let (reader, file, next_line) = match &mut self.current {
+                Some(c) => c,
+                None => {
+                    let Some(path) = self.files.pop() else {
+                        return Ok(None);
+                    };
+                    let reader = open_maybe_gzip(&path)?;
+                    self.current.insert((reader, std::sync::Arc::new(path), 0))
+                }
+            };
+            let mut block = Vec::with_capacity(LINES_PER_CHUNK * 1024);
+            let mut lines = Vec::with_capacity(LINES_PER_CHUNK);
             let mut eof = false;
-            while ranges.len() < LINES_PER_JOB * jobs {
+            while lines.len() < LINES_PER_CHUNK {
                 let start = block.len();
                 if reader.read_until(b'\n', &mut block)? == 0 {
                     eof = true;
                     break;
                 }
-                let i = next_line;
-                next_line += 1;
+                let i = *next_line;
+                *next_line += 1;
                 let line = trim_ascii(&block[start..]);
                 if line.is_empty() {
                     block.truncate(start);
                     continue;
                 }
                 let off = line.as_ptr() as usize - block[start..].as_ptr() as usize;
-                ranges.push((i, start + off..start + off + line.len()));
+                lines.push((i, start + off..start + off + line.len()));
             }
-            if ranges.is_empty() {
-                break;
-            }
-            let batch: Vec<(usize, &[u8])> = ranges
-                .iter()
-                .map(|(i, r)| (*i, &block[r.clone()]))
-                .collect();
-            let batch = &batch[..];
-            // 1. Parse in parallel.
-            let chunks: Vec<&[(usize, &[u8])]> = batch.chunks(batch.len().div_ceil(jobs)).collect();
-            let parsed: Vec<Vec<PayloadOutcome>> = parallel(chunks, |chunk| {
-                chunk.iter().map(|(_, l)| parse_payload(l, opts)).collect()
-            });
-            // 2. Report errors, number the events, apply -M: sequentially, in order.
-            let mut events: Vec<AuditEvent> = Vec::new();
-            let mut stop = false;
-            'lines: for (&(i, line), outcome) in batch.iter().zip(parsed.into_iter().flatten()) {
-                stats.lines += 1;
-                for err in &outcome.errors {
-                    stats.malformed += 1;
-                    if legacy {
-                        log::error!(
-                            "Could not read k8s audit event line #{}, \"{}\": {}, stopping",
-                            i + 1,
-                            String::from_utf8_lossy(line),
-                            legacy_message(err)
-                        );
-                        stop = true;
-                        break 'lines;
-                    }
-                    log::warn!("{}:{}: {err}", file.display(), i + 1);
-                }
-                for mut ev in outcome.events {
-                    stats.events += 1;
-                    if detector.number(&mut ev).is_break() {
-                        stop = true;
-                        break 'lines;
-                    }
-                    events.push(ev);
-                }
-            }
-            // 3. Evaluate in parallel; 4. emit in input order.
-            if !events.is_empty() {
-                let per = events.len().div_ceil(jobs);
-                let work: Vec<_> = evaluators.iter_mut().zip(events.chunks(per)).collect();
-                let alerts: Vec<Vec<(usize, String)>> = parallel(work, |(evaluator, chunk)| {
-                    let mut out = Vec::new();
-                    for ev in chunk {
-                        evaluator.evaluate(ev, |ri, line| out.push((ri, line)));
-                    }
-                    out
-                });
-                for (ri, line) in alerts.into_iter().flatten() {
-                    detector.emit(ri, &line);
-                }
-            }
-            if stop {
-                return Ok(());
-            }
+            let file = file.clone();
             if eof {
-                break;
+                self.current = None;
             }
+            if lines.is_empty() {
+                continue;
+            }
+            let chunk = Chunk {
+                seq: self.seq,
+                file,
+                block,
+                lines,
+            };
+            self.seq += 1;
+            return Ok(Some(chunk));
         }
     }
-    Ok(())
 }
 
 fn legacy_message(err: &PayloadError) -> String {

@@ -102,3 +102,49 @@ fn jobs_keep_the_legacy_stop() {
     assert_eq!(log_text(&two.stderr), log_text(&one.stderr));
     assert_eq!(two.code, one.code);
 }
+
+/// A rule whose output shows `evt.num`, so that the numbering across chunks, threads and
+/// files is visible in every alert.
+const NUMBERED_RULE: &str = r#"
+- rule: Numbered create
+  desc: every create, with its event number
+  condition: ka.verb=create
+  output: n=%evt.num user=%ka.user.name
+  priority: WARNING
+  source: k8s_audit
+"#;
+
+#[test]
+fn jobs_number_events_like_one_thread_across_chunks_and_files() {
+    let dir = Scratch::new("jobs-numbered");
+    let rules = dir.write("rules.yaml", NUMBERED_RULE);
+    // Two files (replayed in modification-time order, then by name).
+    dir.write("logs/a.json", events());
+    dir.write("logs/b.json", events());
+    let logs = dir.path("logs");
+    let one = replay(&rules, &logs, &["-j", "1"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let nums: Vec<u64> = one
+        .alerts()
+        .iter()
+        .map(|a| {
+            let n = a.split("n=").nth(1).unwrap().split(' ').next().unwrap();
+            n.parse().unwrap()
+        })
+        .collect();
+    // 714 creates per file (every 7th line) plus one from each EventList.
+    assert!(nums.len() > 1400, "{} alerts", nums.len());
+    assert!(nums.windows(2).all(|w| w[0] < w[1]), "numbers increase");
+    // The last create is near the end of the second file: numbers run across files.
+    assert!(*nums.last().unwrap() > 9900, "last number {}", nums.last().unwrap());
+    for jobs in ["2", "3"] {
+        let many = replay(&rules, &logs, &["-j", jobs]);
+        assert!(many.stdout == one.stdout, "-j {jobs}: stdout differs");
+        assert_eq!(log_text(&many.stderr), log_text(&one.stderr));
+    }
+    // -M stops at the same event, inside the first file.
+    let one = replay(&rules, &logs, &["-M", "20", "-j", "1"]);
+    let two = replay(&rules, &logs, &["-M", "20", "-j", "2"]);
+    assert!(one.alerts().len() < 400, "{} alerts", one.alerts().len());
+    assert!(two.stdout == one.stdout, "-M: stdout differs");
+}
