@@ -47,8 +47,47 @@ struct Node {
 /// A parsed JSON document: compact text plus value table (node 0 is the root).
 #[derive(Debug, Clone)]
 pub(crate) struct Doc {
-    text: Box<str>,
+    text: String,
     nodes: Vec<Node>,
+}
+
+/// Documents kept for reuse per thread, and the largest buffers kept.
+const POOL_DOCS: usize = 16;
+const POOL_MAX_TEXT: usize = 64 * 1024;
+
+thread_local! {
+    /// Buffers of dropped documents, reused by the next parse on the same thread: events
+    /// are parsed and dropped at high rates, and reusing their two buffers saves two
+    /// allocations and two frees per event.
+    static POOL: std::cell::RefCell<Vec<(String, Vec<Node>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Empty buffers for a parse: reused ones when the thread has some.
+fn pooled_buffers() -> (String, Vec<Node>) {
+    POOL.try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+impl Drop for Doc {
+    fn drop(&mut self) {
+        if self.text.capacity() > POOL_MAX_TEXT || self.nodes.capacity() > POOL_MAX_TEXT / 4 {
+            return;
+        }
+        let mut text = std::mem::take(&mut self.text);
+        let mut nodes = std::mem::take(&mut self.nodes);
+        text.clear();
+        nodes.clear();
+        let _ = POOL.try_with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                if p.len() < POOL_DOCS {
+                    p.push((text, nodes));
+                }
+            }
+        });
+    }
 }
 
 /// A value of a document.
@@ -99,7 +138,7 @@ impl Doc {
             .collect();
         let (s, e) = (n.start as usize, n.end as usize);
         Doc {
-            text: self.text[s..e].into(),
+            text: self.text[s..e].to_string(),
             nodes,
         }
     }
@@ -313,13 +352,16 @@ type R<T> = Option<T>;
 impl<'i> Parser<'i> {
     fn run(src: &'i str, trusted: bool) -> Option<Doc> {
         let input = src.as_bytes();
+        let (mut out, mut nodes) = pooled_buffers();
+        out.reserve(input.len());
+        nodes.reserve(input.len() / 10 + 4);
         let mut p = Parser {
             src,
             input,
             pos: 0,
-            out: String::new(),
+            out,
             copied: 0,
-            nodes: Vec::with_capacity(input.len() / 10 + 4),
+            nodes,
             trusted,
         };
         p.ws();
@@ -330,8 +372,8 @@ impl<'i> Parser<'i> {
             return None;
         }
         Some(Doc {
-            text: p.out.into_boxed_str(),
-            nodes: p.nodes,
+            text: std::mem::take(&mut p.out),
+            nodes: std::mem::take(&mut p.nodes),
         })
     }
 
@@ -356,9 +398,6 @@ impl<'i> Parser<'i> {
     /// Writes the verbatim input up to `pos` to the output.
     fn sync(&mut self) {
         if self.copied < self.pos {
-            if self.out.capacity() == 0 {
-                self.out.reserve_exact(self.input.len());
-            }
             self.out.push_str(&self.src[self.copied..self.pos]);
             self.copied = self.pos;
         }
