@@ -49,7 +49,20 @@ struct Node {
 pub(crate) struct Doc {
     text: String,
     nodes: Vec<Node>,
+    /// Keys of the root object by hash: an open-addressing table of key node indexes
+    /// (0: empty slot), so that the top-level lookups every event makes (verb, objectRef,
+    /// user, ...) take one probe instead of a scan. Empty for other roots and for roots
+    /// of more than [`ROOT_MAX_KEYS`] keys.
+    root_keys: [u32; ROOT_SLOTS],
+    /// `root_keys` holds every key of the root.
+    root_indexed: bool,
+    /// Some root key holds escapes (matched by text, not hash).
+    root_escaped_key: bool,
 }
+
+/// Slots of the root key table (a power of two) and the most keys it takes.
+const ROOT_SLOTS: usize = 32;
+const ROOT_MAX_KEYS: usize = 24;
 
 /// Documents kept for reuse per thread, and the largest buffers kept.
 const POOL_DOCS: usize = 16;
@@ -137,10 +150,37 @@ impl Doc {
             })
             .collect();
         let (s, e) = (n.start as usize, n.end as usize);
-        Doc {
+        let mut doc = Doc {
             text: self.text[s..e].to_string(),
             nodes,
+            root_keys: [0; ROOT_SLOTS],
+            root_indexed: false,
+            root_escaped_key: false,
+        };
+        doc.index_root();
+        doc
+    }
+
+    /// Fills the root key table (see [`Doc::root_keys`]).
+    fn index_root(&mut self) {
+        let mut table = [0u32; ROOT_SLOTS];
+        let mut count = 0;
+        let mut escaped = false;
+        for (k, _) in self.root().entries() {
+            count += 1;
+            if count > ROOT_MAX_KEYS {
+                return;
+            }
+            escaped |= self.node(k.i).esc;
+            let mut slot = usize::from(self.node(k.i).hash) % ROOT_SLOTS;
+            while table[slot] != 0 {
+                slot = (slot + 1) % ROOT_SLOTS;
+            }
+            table[slot] = k.i;
         }
+        self.root_keys = table;
+        self.root_indexed = count > 0;
+        self.root_escaped_key = escaped;
     }
 
     fn node(&self, i: u32) -> &Node {
@@ -232,6 +272,38 @@ impl<'a> V<'a> {
     /// The value of `key` in an object (keys are unique in a document).
     pub(crate) fn get(self, key: &str) -> Option<V<'a>> {
         let h = key_hash(key.as_bytes());
+        if self.i == 0 && self.doc.root_indexed {
+            // The root's key table: probe from the hash's slot to an empty one. Keys with
+            // escapes are matched by their text whatever their slot, so scan for them.
+            let table = &self.doc.root_keys;
+            let mut slot = usize::from(h) % ROOT_SLOTS;
+            for _ in 0..ROOT_SLOTS {
+                let k = table[slot];
+                if k == 0 {
+                    break;
+                }
+                let n = self.doc.node(k);
+                if n.hash == h
+                    && !n.esc
+                    && key_eq(
+                        V {
+                            doc: self.doc,
+                            i: k,
+                        },
+                        key,
+                    )
+                {
+                    return Some(V {
+                        doc: self.doc,
+                        i: k + 1,
+                    });
+                }
+                slot = (slot + 1) % ROOT_SLOTS;
+            }
+            if !self.doc.root_escaped_key {
+                return None;
+            }
+        }
         self.entries()
             .find(|(k, _)| {
                 let n = k.doc.node(k.i);
@@ -371,10 +443,15 @@ impl<'i> Parser<'i> {
         if p.pos != input.len() || p.out.len() > u32::MAX as usize {
             return None;
         }
-        Some(Doc {
+        let mut doc = Doc {
             text: std::mem::take(&mut p.out),
             nodes: std::mem::take(&mut p.nodes),
-        })
+            root_keys: [0; ROOT_SLOTS],
+            root_indexed: false,
+            root_escaped_key: false,
+        };
+        doc.index_root();
+        Some(doc)
     }
 
     /// Skips whitespace (which the compact text drops).
