@@ -136,7 +136,11 @@ fn jobs_number_events_like_one_thread_across_chunks_and_files() {
     assert!(nums.len() > 1400, "{} alerts", nums.len());
     assert!(nums.windows(2).all(|w| w[0] < w[1]), "numbers increase");
     // The last create is near the end of the second file: numbers run across files.
-    assert!(*nums.last().unwrap() > 9900, "last number {}", nums.last().unwrap());
+    assert!(
+        *nums.last().unwrap() > 9900,
+        "last number {}",
+        nums.last().unwrap()
+    );
     for jobs in ["2", "3"] {
         let many = replay(&rules, &logs, &["-j", jobs]);
         assert!(many.stdout == one.stdout, "-j {jobs}: stdout differs");
