@@ -22,11 +22,14 @@ declare -A rate
 for j in 1 2; do
   best=""
   for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time" target/release/falco-rs "${RULES[@]}" \
+    t0=$EPOCHREALTIME
+    /usr/bin/time -f "%M" -o "$work/time" target/release/falco-rs "${RULES[@]}" \
       -o "plugins[0].open_params=$work/events.jsonl" -o json_output=true \
       -o stdout_output.enabled=false -o file_output.enabled=true \
       -o "file_output.filename=$work/alerts-$j.json" -j "$j" > /dev/null 2> "$work/stderr"
-    read -r secs rss < "$work/time"
+    t1=$EPOCHREALTIME
+    secs=$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")
+    read -r rss < "$work/time"
     if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; bestrss=$rss; fi
     rm -f "$work/alerts-$j.json.prev"; mv "$work/alerts-$j.json" "$work/alerts-$j.json.prev"
   done

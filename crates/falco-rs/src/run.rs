@@ -926,7 +926,7 @@ fn select_source(
                 auth_token,
                 handle_signals: true,
             },
-            queue_capacity: json_usize(&init, "maxQueuedEvents", 10_000),
+            queue_capacity: json_usize(&init, "maxQueuedEvents", 5_000),
             dedup_window: json_usize(&init, "dedupWindow", 100_000),
         });
     }
