@@ -64,24 +64,45 @@ pub(crate) struct Doc {
 const ROOT_SLOTS: usize = 32;
 const ROOT_MAX_KEYS: usize = 24;
 
-/// Documents kept for reuse per thread, and the largest buffers kept.
-const POOL_DOCS: usize = 16;
+/// Bytes of document buffers kept for reuse per thread (a few thousand events: a parallel
+/// replay drops a whole chunk of events at once), and the largest text kept.
+const POOL_BYTES: usize = 4 << 20;
 const POOL_MAX_TEXT: usize = 64 * 1024;
 
 thread_local! {
     /// Buffers of dropped documents, reused by the next parse on the same thread: events
     /// are parsed and dropped at high rates, and reusing their two buffers saves two
     /// allocations and two frees per event.
-    static POOL: std::cell::RefCell<Vec<(String, Vec<Node>)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static POOL: std::cell::RefCell<Pool> = const {
+        std::cell::RefCell::new(Pool {
+            docs: Vec::new(),
+            bytes: 0,
+        })
+    };
+}
+
+/// Reusable document buffers and their total capacity in bytes.
+struct Pool {
+    docs: Vec<(String, Vec<Node>)>,
+    bytes: usize,
+}
+
+/// Heap bytes held by a document's buffers.
+fn buffer_bytes(text: &String, nodes: &Vec<Node>) -> usize {
+    text.capacity() + nodes.capacity() * std::mem::size_of::<Node>()
 }
 
 /// Empty buffers for a parse: reused ones when the thread has some.
 fn pooled_buffers() -> (String, Vec<Node>) {
-    POOL.try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    POOL.try_with(|p| {
+        let mut p = p.try_borrow_mut().ok()?;
+        let (text, nodes) = p.docs.pop()?;
+        p.bytes = p.bytes.saturating_sub(buffer_bytes(&text, &nodes));
+        Some((text, nodes))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_default()
 }
 
 impl Drop for Doc {
@@ -95,8 +116,10 @@ impl Drop for Doc {
         nodes.clear();
         let _ = POOL.try_with(|p| {
             if let Ok(mut p) = p.try_borrow_mut() {
-                if p.len() < POOL_DOCS {
-                    p.push((text, nodes));
+                let bytes = buffer_bytes(&text, &nodes);
+                if p.bytes + bytes <= POOL_BYTES {
+                    p.bytes += bytes;
+                    p.docs.push((text, nodes));
                 }
             }
         });

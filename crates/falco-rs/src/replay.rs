@@ -129,8 +129,9 @@ pub fn replay(
     Ok(())
 }
 
-/// Lines per chunk of a parallel replay (a unit of work for one thread).
-const LINES_PER_CHUNK: usize = 1024;
+/// Bytes per chunk of a parallel replay (a unit of work for one thread; whole lines,
+/// so a chunk holding a longer line is longer).
+const CHUNK_BYTES: usize = 256 << 10;
 
 /// The number of threads `-j 0` stands for: the available parallelism.
 pub fn effective_jobs(jobs: usize) -> usize {
@@ -146,8 +147,10 @@ pub fn effective_jobs(jobs: usize) -> usize {
 struct Chunk {
     seq: usize,
     file: std::sync::Arc<PathBuf>,
+    /// The chunk starts its file (line numbers restart).
+    first_in_file: bool,
+    /// Whole lines, as read.
     block: Vec<u8>,
-    lines: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 /// What a worker made of a chunk, emitted by the main thread in chunk order.
@@ -155,9 +158,12 @@ struct Chunk {
 struct ChunkResult {
     seq: usize,
     file: std::sync::Arc<PathBuf>,
+    first_in_file: bool,
+    /// Lines of the chunk, empty ones included (for line numbers).
+    line_count: usize,
     /// Lines processed (up to the one where the replay stops).
     lines: u64,
-    /// Problems, by line number (with the line for legacy mode's message).
+    /// Problems, by line index in the chunk (with the line for legacy mode's message).
     errors: Vec<(usize, PayloadError, Option<String>)>,
     /// Events numbered (the one that reaches `-M` included).
     events: u64,
@@ -273,38 +279,56 @@ fn work_chunk(
     let mut res = ChunkResult {
         seq: chunk.seq,
         file: chunk.file.clone(),
+        first_in_file: chunk.first_in_file,
         ..ChunkResult::default()
     };
+    // Lines as the sequential replay reads them: a final piece after the last newline
+    // is a line only when not empty.
+    let block = &chunk.block[..];
+    let mut pieces: Vec<&[u8]> = Vec::with_capacity(block.len() / 512 + 1);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', block) {
+        pieces.push(&block[start..nl]);
+        start = nl + 1;
+    }
+    if start < block.len() {
+        pieces.push(&block[start..]);
+    }
+    res.line_count = pieces.len();
+    let lines: Vec<(usize, &[u8])> = pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| (i, trim_ascii(l)))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
     let mut events: Vec<AuditEvent> = Vec::new();
     // Events before each line (to count lines up to a stop).
-    let mut events_before_line: Vec<usize> = Vec::with_capacity(chunk.lines.len());
+    let mut events_before_line: Vec<usize> = Vec::with_capacity(lines.len());
     // Legacy mode stops at a malformed line: only the events before it are numbered.
     let mut stop_after: Option<usize> = None;
-    for (i, range) in &chunk.lines {
-        let line = chunk.block.get(range.clone()).unwrap_or_default();
+    for &(i, line) in &lines {
         events_before_line.push(events.len());
         let outcome = parse_payload(line, opts);
         if legacy {
             if let Some(err) = outcome.errors.into_iter().next() {
                 let text = String::from_utf8_lossy(line).into_owned();
-                res.errors.push((*i, err, Some(text)));
+                res.errors.push((i, err, Some(text)));
                 stop_after = Some(events.len());
                 break;
             }
         } else {
             res.errors
-                .extend(outcome.errors.into_iter().map(|e| (*i, e, None)));
+                .extend(outcome.errors.into_iter().map(|e| (i, e, None)));
         }
         events.extend(outcome.events);
     }
-    drop(chunk.block);
     let times: Vec<u64> = events.iter().map(AuditEvent::time_ns).collect();
     let numbered = ledger.number(chunk.seq, &times, stop_after)?;
     res.events = numbered.count as u64;
     res.first_ts = numbered.first_ts;
     res.stop = numbered.stop;
     res.lines = match (numbered.stop, stop_after) {
-        (false, _) => chunk.lines.len() as u64,
+        (false, _) => lines.len() as u64,
         (true, Some(_)) => events_before_line.len() as u64,
         // -M: up to the line holding the last numbered event.
         (true, None) => events_before_line
@@ -385,6 +409,7 @@ pub fn replay_parallel(
         drop(done_tx);
         let mut emitter = Emitter {
             next: 0,
+            line_base: 0,
             pending: std::collections::BTreeMap::new(),
             stopped: false,
         };
@@ -415,6 +440,8 @@ pub fn replay_parallel(
 /// Emits chunk results in chunk order (results arrive in any order).
 struct Emitter {
     next: usize,
+    /// Lines of the current file before the next chunk.
+    line_base: usize,
     pending: std::collections::BTreeMap<usize, ChunkResult>,
     stopped: bool,
 }
@@ -427,17 +454,22 @@ impl Emitter {
             if self.stopped {
                 continue;
             }
+            if res.first_in_file {
+                self.line_base = 0;
+            }
+            let base = self.line_base;
+            self.line_base += res.line_count;
             stats.lines += res.lines;
             for (i, err, line) in &res.errors {
                 stats.malformed += 1;
                 match line {
                     Some(text) => log::error!(
                         "Could not read k8s audit event line #{}, \"{}\": {}, stopping",
-                        i + 1,
+                        base + i + 1,
                         text,
                         legacy_message(err)
                     ),
-                    None => log::warn!("{}:{}: {err}", res.file.display(), i + 1),
+                    None => log::warn!("{}:{}: {err}", res.file.display(), base + i + 1),
                 }
             }
             stats.events += res.events;
@@ -450,12 +482,16 @@ impl Emitter {
     }
 }
 
-/// Reads the files of a replay in chunks of [`LINES_PER_CHUNK`] non-empty lines.
+/// Reads the files of a replay in chunks of about [`CHUNK_BYTES`] of whole lines: raw
+/// reads straight into the chunk (the lines are split by the worker), so the part of a
+/// parallel replay done under the reader's lock is little more than the kernel's copy.
 struct ChunkReader {
     /// Files still to open, in reverse order.
     files: Vec<PathBuf>,
-    /// The open file, its path and the number of lines read from it.
-    current: Option<(Box<dyn BufRead + Send>, std::sync::Arc<PathBuf>, usize)>,
+    /// The open file, its path, and whether a chunk of it was handed out.
+    current: Option<(Box<dyn BufRead + Send>, std::sync::Arc<PathBuf>, bool)>,
+    /// The partial last line of the previous read, which starts the next chunk.
+    carry: Vec<u8>,
     seq: usize,
 }
 
@@ -465,6 +501,7 @@ impl ChunkReader {
         ChunkReader {
             files,
             current: None,
+            carry: Vec::new(),
             seq: 0,
         }
     }
@@ -472,47 +509,57 @@ impl ChunkReader {
     /// The next chunk; `None` at the end of the last file.
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
-            let (reader, file, next_line) = match &mut self.current {
+            let (reader, file, started) = match &mut self.current {
                 Some(c) => c,
                 None => {
                     let Some(path) = self.files.pop() else {
                         return Ok(None);
                     };
                     let reader = open_maybe_gzip(&path)?;
-                    self.current.insert((reader, std::sync::Arc::new(path), 0))
+                    self.carry.clear();
+                    self.current
+                        .insert((reader, std::sync::Arc::new(path), false))
                 }
             };
-            let mut block = Vec::with_capacity(LINES_PER_CHUNK * 1024);
-            let mut lines = Vec::with_capacity(LINES_PER_CHUNK);
+            let mut block = Vec::with_capacity(CHUNK_BYTES + self.carry.len() + 4096);
+            block.append(&mut self.carry);
             let mut eof = false;
-            while lines.len() < LINES_PER_CHUNK {
-                let start = block.len();
-                if reader.read_until(b'\n', &mut block)? == 0 {
+            // Read until the block holds a newline past the chunk size (a longer line
+            // makes a longer chunk) or the file ends.
+            loop {
+                let want = (CHUNK_BYTES + 4096)
+                    .saturating_sub(block.len())
+                    .max(1 << 16);
+                let before = block.len();
+                let n = reader.by_ref().take(want as u64).read_to_end(&mut block)?;
+                if n == 0 {
                     eof = true;
                     break;
                 }
-                let i = *next_line;
-                *next_line += 1;
-                let line = trim_ascii(&block[start..]);
-                if line.is_empty() {
-                    block.truncate(start);
-                    continue;
+                if block.len() >= CHUNK_BYTES && memchr::memchr(b'\n', &block[before..]).is_some() {
+                    break;
                 }
-                let off = line.as_ptr() as usize - block[start..].as_ptr() as usize;
-                lines.push((i, start + off..start + off + line.len()));
             }
+            if !eof {
+                if let Some(last) = memchr::memrchr(b'\n', &block) {
+                    self.carry.extend_from_slice(&block[last + 1..]);
+                    block.truncate(last + 1);
+                }
+            }
+            let first_in_file = !*started;
+            *started = true;
             let file = file.clone();
             if eof {
                 self.current = None;
             }
-            if lines.is_empty() {
+            if block.is_empty() {
                 continue;
             }
             let chunk = Chunk {
                 seq: self.seq,
                 file,
+                first_in_file,
                 block,
-                lines,
             };
             self.seq += 1;
             return Ok(Some(chunk));

@@ -118,9 +118,17 @@ const NUMBERED_RULE: &str = r#"
 fn jobs_number_events_like_one_thread_across_chunks_and_files() {
     let dir = Scratch::new("jobs-numbered");
     let rules = dir.write("rules.yaml", NUMBERED_RULE);
-    // Two files (replayed in modification-time order, then by name).
+    // Two files (replayed in modification-time order, then by name); the second has
+    // blank lines (counted in line numbers, not replayed) and no final newline.
     dir.write("logs/a.json", events());
-    dir.write("logs/b.json", events());
+    let b = events()
+        .replace(
+            "\n{\"kind\":\"EventList\"",
+            "\n\n   \n{\"kind\":\"EventList\"",
+        )
+        .trim_end()
+        .to_string();
+    dir.write("logs/b.json", b);
     let logs = dir.path("logs");
     let one = replay(&rules, &logs, &["-j", "1"]);
     assert_eq!(one.code, 0, "{}", one.stderr);
