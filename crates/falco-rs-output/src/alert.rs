@@ -1,6 +1,6 @@
 //! Rendering one alert as Falco's text line or JSON object.
 
-use crate::time::{evt_time, evt_time_iso8601, json_time};
+use crate::time::{json_time, push_evt_time, push_evt_time_iso8601, push_json_time};
 use falco_rs_engine::OutputValue;
 use falco_rs_rules::model::Priority;
 use serde_json::{Map, Value};
@@ -61,12 +61,21 @@ pub struct Alert<'a> {
 impl AlertFormat {
     /// The text line: `<time>: <Priority> <message>`.
     pub fn text_line(&self, alert: &Alert<'_>) -> String {
-        let time = if self.iso8601 {
-            evt_time_iso8601(alert.time_ns)
+        let mut out = String::with_capacity(48 + alert.message.len());
+        self.push_time(&mut out, alert.time_ns);
+        out.push_str(": ");
+        out.push_str(alert.priority.name());
+        out.push(' ');
+        out.push_str(&alert.message);
+        out
+    }
+
+    fn push_time(&self, out: &mut String, ns: u64) {
+        if self.iso8601 {
+            push_evt_time_iso8601(out, ns);
         } else {
-            evt_time(alert.time_ns)
-        };
-        format!("{time}: {} {}", alert.priority.name(), alert.message)
+            push_evt_time(out, ns);
+        }
     }
 
     /// The alert as Falco prints it on an output channel (text or JSON, no newline).
@@ -74,7 +83,92 @@ impl AlertFormat {
         if !self.json {
             return self.text_line(alert);
         }
-        self.json_value(alert).to_string()
+        let mut out = String::with_capacity(384 + 3 * alert.message.len());
+        self.write_json(alert, &mut out);
+        out
+    }
+
+    /// Writes the JSON object of [`AlertFormat::json_value`] straight into `out`, as
+    /// serde_json would print that value, without building it.
+    fn write_json(&self, alert: &Alert<'_>, out: &mut String) {
+        out.push_str("{\"hostname\":");
+        push_json_str(out, &self.hostname);
+        if self.include_message {
+            out.push_str(",\"message\":");
+            push_json_str(out, &alert.message);
+        }
+        if self.include_output {
+            // Escaping the pieces one by one escapes their concatenation.
+            out.push_str(",\"output\":\"");
+            self.push_time(out, alert.time_ns);
+            out.push_str(": ");
+            push_escaped(out, alert.priority.name());
+            out.push(' ');
+            push_escaped(out, &alert.message);
+            out.push('"');
+        }
+        if self.include_output_fields {
+            let time_key = if self.iso8601 {
+                "evt.time.iso8601"
+            } else {
+                "evt.time"
+            };
+            // Sorted by key; the first value of a repeated key wins (the time first).
+            let mut fields: Vec<(&str, Option<&OutputValue>)> =
+                Vec::with_capacity(alert.output_fields.len() + 1);
+            fields.push((time_key, None));
+            fields.extend(
+                alert
+                    .output_fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v))),
+            );
+            fields.sort_by(|a, b| a.0.cmp(b.0));
+            fields.dedup_by(|later, first| later.0 == first.0);
+            out.push_str(",\"output_fields\":{");
+            for (i, (k, v)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_str(out, k);
+                out.push(':');
+                match v {
+                    None => out.push_str(&alert.time_ns.to_string()),
+                    Some(OutputValue::Null) => out.push_str("null"),
+                    Some(OutputValue::Str(s)) => push_json_str(out, s),
+                    Some(OutputValue::List(l)) => {
+                        out.push('[');
+                        for (j, s) in l.iter().enumerate() {
+                            if j > 0 {
+                                out.push(',');
+                            }
+                            push_json_str(out, s);
+                        }
+                        out.push(']');
+                    }
+                }
+            }
+            out.push('}');
+        }
+        out.push_str(",\"priority\":");
+        push_json_str(out, alert.priority.name());
+        out.push_str(",\"rule\":");
+        push_json_str(out, alert.rule);
+        out.push_str(",\"source\":");
+        push_json_str(out, alert.source);
+        if self.include_tags {
+            out.push_str(",\"tags\":[");
+            for (i, t) in alert.tags.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_str(out, t);
+            }
+            out.push(']');
+        }
+        out.push_str(",\"time\":\"");
+        push_json_time(out, alert.time_ns);
+        out.push_str("\"}");
     }
 
     /// The JSON object, keys sorted as nlohmann's `std::map` does.
@@ -123,5 +217,111 @@ impl AlertFormat {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect::<Map<_, _>>(),
         )
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+/// Appends the contents of `s` escaped as serde_json escapes strings: `"`, `\\` and
+/// control characters (`\\b \\f \\n \\r \\t`, others as `\\u00xx`); plain runs in one copy.
+fn push_escaped(out: &mut String, s: &str) {
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(esc);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // test values are literals
+mod tests {
+    use super::*;
+
+    /// The direct JSON writer prints exactly serde_json's rendering of `json_value`, for
+    /// every combination of the JSON settings and awkward strings.
+    #[test]
+    fn written_json_is_serde_jsons_rendering_of_the_value() {
+        let tags: BTreeSet<String> = ["k8s", "a\"b", "\u{1}ctl", "é"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let no_tags = BTreeSet::new();
+        let texts = [
+            "plain",
+            "quote\" back\\ nl\n tab\t cr\r bs\u{8} ff\u{c} x\u{1f}",
+            "ünï€😀",
+            "",
+        ];
+        for bits in 0..32u32 {
+            for (ti, text) in texts.iter().enumerate() {
+                let fmt = AlertFormat {
+                    json: true,
+                    include_output: bits & 1 != 0,
+                    include_output_fields: bits & 2 != 0,
+                    include_tags: bits & 4 != 0,
+                    include_message: bits & 8 != 0,
+                    iso8601: bits & 16 != 0,
+                    hostname: format!("host{text}"),
+                };
+                let alert = Alert {
+                    time_ns: 1_714_579_662_045_023_000 + ti as u64,
+                    rule: text,
+                    priority: Priority::Warning,
+                    source: "k8s_audit",
+                    tags: if ti % 2 == 0 { &tags } else { &no_tags },
+                    message: format!("msg {text} end"),
+                    output_fields: vec![
+                        (
+                            "ka.user.name".to_string(),
+                            OutputValue::Str(text.to_string()),
+                        ),
+                        (
+                            "evt.time".to_string(),
+                            OutputValue::Str("shadowed".to_string()),
+                        ),
+                        (
+                            "ka.req.pod.containers.image".to_string(),
+                            OutputValue::List(vec!["a".to_string(), text.to_string()]),
+                        ),
+                        ("ka.target.name".to_string(), OutputValue::Null),
+                        (
+                            "ka.user.name".to_string(),
+                            OutputValue::Str("second".to_string()),
+                        ),
+                        ("a\"key".to_string(), OutputValue::List(vec![])),
+                    ],
+                };
+                assert_eq!(
+                    fmt.render(&alert),
+                    fmt.json_value(&alert).to_string(),
+                    "settings {bits:05b}, text {ti}"
+                );
+            }
+        }
     }
 }
