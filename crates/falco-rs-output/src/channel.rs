@@ -31,6 +31,13 @@ pub trait Channel: Send {
     fn name(&self) -> &'static str;
     /// Writes one alert. An error is counted and logged by the hub.
     fn write(&mut self, line: &OutputLine) -> Result<(), String>;
+    /// Starts a batch of alerts handed over together: a channel may defer per-alert
+    /// flushing, opening and closing to [`Channel::end_batch`].
+    fn begin_batch(&mut self) {}
+    /// Ends a batch: flushes (and closes) what the writes of the batch deferred.
+    fn end_batch(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// Flushes buffered data.
     fn flush(&mut self) {}
     /// Reopens files/programs (SIGUSR1).
@@ -41,6 +48,7 @@ pub trait Channel: Send {
 pub struct StdoutChannel {
     out: BufWriter<io::Stdout>,
     buffered: bool,
+    in_batch: bool,
 }
 
 impl StdoutChannel {
@@ -49,6 +57,7 @@ impl StdoutChannel {
         StdoutChannel {
             out: BufWriter::with_capacity(64 * 1024, io::stdout()),
             buffered,
+            in_batch: false,
         }
     }
 }
@@ -64,13 +73,30 @@ impl Channel for StdoutChannel {
             .write_all(line.text.as_bytes())
             .and_then(|_| self.out.write_all(b"\n"))
             .and_then(|_| {
-                if self.buffered {
+                if self.buffered || self.in_batch {
                     Ok(())
                 } else {
                     self.out.flush()
                 }
             });
         match r {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.to_string()),
+            _ => Ok(()),
+        }
+    }
+
+    fn begin_batch(&mut self) {
+        self.in_batch = true;
+    }
+
+    /// Unbuffered stdout is flushed once per batch: the alerts of a batch were
+    /// handed over at the same time.
+    fn end_batch(&mut self) -> Result<(), String> {
+        self.in_batch = false;
+        if self.buffered {
+            return Ok(());
+        }
+        match self.out.flush() {
             Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.to_string()),
             _ => Ok(()),
         }
@@ -87,6 +113,7 @@ pub struct FileChannel {
     path: PathBuf,
     keep_alive: bool,
     buffered: bool,
+    in_batch: bool,
     file: Option<BufWriter<File>>,
 }
 
@@ -97,6 +124,7 @@ impl FileChannel {
             path,
             keep_alive,
             buffered,
+            in_batch: false,
             file: None,
         }
     }
@@ -117,7 +145,7 @@ impl Channel for FileChannel {
 
     fn write(&mut self, line: &OutputLine) -> Result<(), String> {
         let err = |e: io::Error| format!("{}: {e}", self.path.display());
-        if !self.keep_alive {
+        if !self.keep_alive && !self.in_batch {
             let mut f = self.open().map_err(err)?;
             return f
                 .write_all(line.text.as_bytes())
@@ -128,16 +156,33 @@ impl Channel for FileChannel {
         if self.file.is_none() {
             self.file = Some(self.open().map_err(err)?);
         }
-        let buffered = self.buffered;
-        let path = self.path.display().to_string();
+        let defer_flush = self.buffered || self.in_batch;
         match self.file.as_mut() {
             Some(f) => f
                 .write_all(line.text.as_bytes())
                 .and_then(|_| f.write_all(b"\n"))
-                .and_then(|_| if buffered { Ok(()) } else { f.flush() })
-                .map_err(|e| format!("{path}: {e}")),
+                .and_then(|_| if defer_flush { Ok(()) } else { f.flush() })
+                .map_err(|e| format!("{}: {e}", self.path.display())),
             None => Ok(()),
         }
+    }
+
+    fn begin_batch(&mut self) {
+        self.in_batch = true;
+    }
+
+    /// A batch is written through one open file and flushed once; without
+    /// `keep_alive` the file is closed after the batch (reopened for the next one).
+    fn end_batch(&mut self) -> Result<(), String> {
+        self.in_batch = false;
+        let r = match self.file.as_mut() {
+            Some(f) if !self.buffered || !self.keep_alive => f.flush(),
+            _ => Ok(()),
+        };
+        if !self.keep_alive {
+            self.file = None;
+        }
+        r.map_err(|e| format!("{}: {e}", self.path.display()))
     }
 
     fn flush(&mut self) {
@@ -463,9 +508,14 @@ impl OutputHub {
                         for msg in rx {
                             match msg {
                                 Msg::Lines(lines) => {
+                                    ch.begin_batch();
                                     for line in &lines {
                                         write_one(ch.as_mut(), line, &s2);
                                         q2.fetch_sub(1, Ordering::Relaxed);
+                                    }
+                                    if let Err(e) = ch.end_batch() {
+                                        let n = s2.errors.fetch_add(1, Ordering::Relaxed);
+                                        log::error!("{name} output error (#{}): {e}", n + 1);
                                     }
                                 }
                                 Msg::Flush(ack) => {
@@ -711,5 +761,52 @@ impl Drop for Outputs {
     /// Hands collected alerts over before the hub drains its queues.
     fn drop(&mut self) {
         self.submit();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // test files are scratch files
+mod batch_tests {
+    use super::*;
+
+    fn line(text: &str) -> OutputLine {
+        OutputLine {
+            text: Arc::from(text),
+            severity: 4,
+        }
+    }
+
+    /// A batch is complete on disk at its end; without keep_alive the file is closed
+    /// after each batch, so a file moved away (log rotation) is recreated by the next.
+    #[test]
+    fn file_batches_are_flushed_and_reopened() {
+        let dir = std::env::temp_dir().join(format!("falco-rs-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("alerts.txt");
+        for keep_alive in [false, true] {
+            let _ = std::fs::remove_file(&path);
+            let mut ch = FileChannel::new(path.clone(), keep_alive, false);
+            ch.begin_batch();
+            for t in ["a", "b", "c"] {
+                ch.write(&line(t)).unwrap();
+            }
+            ch.end_batch().unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\nc\n");
+            std::fs::rename(&path, dir.join("rotated.txt")).unwrap();
+            ch.begin_batch();
+            ch.write(&line("d")).unwrap();
+            ch.end_batch().unwrap();
+            if keep_alive {
+                // The open file followed the rename.
+                assert!(!path.exists());
+                assert_eq!(
+                    std::fs::read_to_string(dir.join("rotated.txt")).unwrap(),
+                    "a\nb\nc\nd\n"
+                );
+            } else {
+                assert_eq!(std::fs::read_to_string(&path).unwrap(), "d\n");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
