@@ -387,10 +387,12 @@ pub fn replay_parallel(
             scope.spawn(move || {
                 let _guard = AbortOnPanic(ledger);
                 loop {
-                    let next = match reader.lock() {
-                        Ok(mut r) => r.next_chunk(),
+                    let work = match reader.lock() {
+                        Ok(mut r) => r.next_work(),
                         Err(_) => return,
                     };
+                    // A byte range of a plain file is read here, outside the lock.
+                    let next = work.and_then(|w| w.map(Work::into_chunk).transpose());
                     let res = match next {
                         Ok(Some(chunk)) => match work_chunk(chunk, opts, legacy, ledger, evaluator)
                         {
@@ -482,17 +484,122 @@ impl Emitter {
     }
 }
 
-/// Reads the files of a replay in chunks of about [`CHUNK_BYTES`] of whole lines: raw
-/// reads straight into the chunk (the lines are split by the worker), so the part of a
-/// parallel replay done under the reader's lock is little more than the kernel's copy.
+/// What a worker takes from the [`ChunkReader`]: a chunk read under its lock (compressed
+/// files), or a byte range of a plain file that the worker reads itself with positioned
+/// reads, so that the kernel's copies of the file run in parallel too.
+enum Work {
+    Ready(Chunk),
+    Range(RangeClaim),
+}
+
+impl Work {
+    fn into_chunk(self) -> std::io::Result<Chunk> {
+        match self {
+            Work::Ready(chunk) => Ok(chunk),
+            Work::Range(claim) => claim.read(),
+        }
+    }
+}
+
+/// Bytes `start..end` of a plain file: the chunk holds the lines that *start* in it
+/// (the last one may end after `end`; one that started before `start` belongs to an
+/// earlier chunk).
+struct RangeClaim {
+    seq: usize,
+    file: std::sync::Arc<PathBuf>,
+    handle: std::sync::Arc<std::fs::File>,
+    start: u64,
+    end: u64,
+    size: u64,
+}
+
+/// Extra bytes read past a range to find the end of its last line.
+const RANGE_SLACK: u64 = 64 << 10;
+
+impl RangeClaim {
+    fn read(self) -> std::io::Result<Chunk> {
+        use std::os::unix::fs::FileExt;
+        let from = self.start.saturating_sub(1);
+        let mut buf: Vec<u8> = Vec::new();
+        // Appends the file's bytes up to `to` (absolute) to `buf`.
+        let fill = |buf: &mut Vec<u8>, to: u64| -> std::io::Result<()> {
+            let have = buf.len();
+            let at = from + have as u64;
+            let n = usize::try_from(to.saturating_sub(at)).unwrap_or(0);
+            buf.resize(have + n, 0);
+            self.handle.read_exact_at(&mut buf[have..], at)
+        };
+        let grow = |buf: &mut Vec<u8>| -> std::io::Result<bool> {
+            let at = from + buf.len() as u64;
+            if at >= self.size {
+                return Ok(false);
+            }
+            fill(buf, (at + RANGE_SLACK).min(self.size))?;
+            Ok(true)
+        };
+        fill(&mut buf, (self.end + RANGE_SLACK).min(self.size))?;
+        let chunk = |block: Vec<u8>| Chunk {
+            seq: self.seq,
+            file: self.file.clone(),
+            first_in_file: self.start == 0,
+            block,
+        };
+        // The first owned line starts after the first newline at or after start - 1.
+        let begin = if self.start == 0 {
+            0
+        } else {
+            loop {
+                if let Some(p) = memchr::memchr(b'\n', &buf) {
+                    break p + 1;
+                }
+                if !grow(&mut buf)? {
+                    return Ok(chunk(Vec::new()));
+                }
+            }
+        };
+        if from + begin as u64 >= self.end {
+            return Ok(chunk(Vec::new()));
+        }
+        // The last owned line ends at the first newline at or after end - 1.
+        let search = usize::try_from(self.end - 1 - from).unwrap_or(usize::MAX);
+        let stop = loop {
+            if let Some(p) = buf.get(search..).and_then(|b| memchr::memchr(b'\n', b)) {
+                break search + p + 1;
+            }
+            if !grow(&mut buf)? {
+                break buf.len();
+            }
+        };
+        buf.truncate(stop);
+        buf.drain(..begin);
+        Ok(chunk(buf))
+    }
+}
+
+/// Hands out the files of a replay in chunks of about [`CHUNK_BYTES`] of whole lines:
+/// byte ranges of plain files (read by the workers), or raw reads of compressed files
+/// straight into the chunk (the lines are split by the worker); either way the part of a
+/// parallel replay done under the reader's lock is small.
 struct ChunkReader {
     /// Files still to open, in reverse order.
     files: Vec<PathBuf>,
-    /// The open file, its path, and whether a chunk of it was handed out.
-    current: Option<(Box<dyn BufRead + Send>, std::sync::Arc<PathBuf>, bool)>,
-    /// The partial last line of the previous read, which starts the next chunk.
+    current: Option<Current>,
+    /// The partial last line of the previous read of a stream, which starts its next chunk.
     carry: Vec<u8>,
     seq: usize,
+}
+
+/// The file being handed out.
+enum Current {
+    /// A compressed file: its stream, path and whether a chunk of it was handed out.
+    Stream(Box<dyn BufRead + Send>, std::sync::Arc<PathBuf>, bool),
+    /// A plain file: its handle, path, size (at opening) and the next offset to hand out.
+    Plain(
+        std::sync::Arc<std::fs::File>,
+        std::sync::Arc<PathBuf>,
+        u64,
+        u64,
+    ),
 }
 
 impl ChunkReader {
@@ -506,20 +613,58 @@ impl ChunkReader {
         }
     }
 
-    /// The next chunk; `None` at the end of the last file.
-    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+    fn open(path: PathBuf) -> std::io::Result<Current> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(&path)?;
+        let mut magic = [0u8; 2];
+        let n = file.read_at(&mut magic, 0)?;
+        if n == 2 && magic == [0x1f, 0x8b] {
+            let reader = open_maybe_gzip(&path)?;
+            return Ok(Current::Stream(reader, std::sync::Arc::new(path), false));
+        }
+        let size = file.metadata()?.len();
+        Ok(Current::Plain(
+            std::sync::Arc::new(file),
+            std::sync::Arc::new(path),
+            size,
+            0,
+        ))
+    }
+
+    /// The next piece of work; `None` at the end of the last file.
+    fn next_work(&mut self) -> std::io::Result<Option<Work>> {
         loop {
-            let (reader, file, started) = match &mut self.current {
+            let current = match &mut self.current {
                 Some(c) => c,
                 None => {
                     let Some(path) = self.files.pop() else {
                         return Ok(None);
                     };
-                    let reader = open_maybe_gzip(&path)?;
                     self.carry.clear();
-                    self.current
-                        .insert((reader, std::sync::Arc::new(path), false))
+                    self.current.insert(Self::open(path)?)
                 }
+            };
+            let (reader, file, started) = match current {
+                Current::Plain(handle, file, size, next) => {
+                    if *next >= *size {
+                        self.current = None;
+                        continue;
+                    }
+                    let start = *next;
+                    let end = (start + CHUNK_BYTES as u64).min(*size);
+                    *next = end;
+                    let claim = RangeClaim {
+                        seq: self.seq,
+                        file: file.clone(),
+                        handle: handle.clone(),
+                        start,
+                        end,
+                        size: *size,
+                    };
+                    self.seq += 1;
+                    return Ok(Some(Work::Range(claim)));
+                }
+                Current::Stream(reader, file, started) => (reader, file, started),
             };
             let mut block = Vec::with_capacity(CHUNK_BYTES + self.carry.len() + 4096);
             block.append(&mut self.carry);
@@ -562,7 +707,7 @@ impl ChunkReader {
                 block,
             };
             self.seq += 1;
-            return Ok(Some(chunk));
+            return Ok(Some(Work::Ready(chunk)));
         }
     }
 }
@@ -586,4 +731,60 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
     &b[start..end]
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // scratch files
+mod range_tests {
+    use super::*;
+
+    /// Splitting a file into ranges of any size and reading each claim gives every line
+    /// exactly once, in order: whatever byte a boundary falls on (inside a line, on a
+    /// newline, right after one, inside a run of blank lines), with and without a final
+    /// newline, with lines longer than the ranges.
+    #[test]
+    fn ranges_hand_out_each_line_once() {
+        let dir = std::env::temp_dir().join(format!("falco-rs-ranges-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let long = "x".repeat(300);
+        for content in [
+            format!("a\nbb\n\n\nccc\r\n{long}\nd\n"),
+            format!("a\nbb\n\n\nccc\r\n{long}\nd"),
+            "\n\n\n".to_string(),
+            "only".to_string(),
+        ] {
+            let path = dir.join("f.json");
+            std::fs::write(&path, &content).unwrap();
+            let handle = std::sync::Arc::new(std::fs::File::open(&path).unwrap());
+            let size = content.len() as u64;
+            for step in 1..=size + 1 {
+                let mut joined = Vec::new();
+                let mut start = 0;
+                let mut seq = 0;
+                while start < size {
+                    let end = (start + step).min(size);
+                    let claim = RangeClaim {
+                        seq,
+                        file: std::sync::Arc::new(path.clone()),
+                        handle: handle.clone(),
+                        start,
+                        end,
+                        size,
+                    };
+                    let chunk = claim.read().unwrap();
+                    assert_eq!(chunk.seq, seq);
+                    assert_eq!(chunk.first_in_file, start == 0);
+                    // Whole lines: a block ends with a newline unless it ends the file.
+                    let whole = chunk.block.last().is_none_or(|&b| b == b'\n')
+                        || content.ends_with(std::str::from_utf8(&chunk.block).unwrap());
+                    assert!(whole, "step {step}");
+                    joined.extend_from_slice(&chunk.block);
+                    start = end;
+                    seq += 1;
+                }
+                assert_eq!(String::from_utf8(joined).unwrap(), content, "step {step}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
