@@ -146,13 +146,10 @@ fn is_list_delim(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'(' | b')' | b',' | b'=')
 }
 
-/// The tokens of a condition text between [`is_list_delim`] delimiters (owned, as the
-/// text changes while they are used).
-fn list_tokens(text: &str) -> HashSet<String> {
+/// The tokens of a condition text between [`is_list_delim`] delimiters.
+fn list_tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c.is_ascii() && is_list_delim(c as u8))
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Wraps a value in double quotes when it has a space and is not already quoted.
@@ -377,18 +374,33 @@ fn compile_inner(
         }
         lists.push((list.name.clone(), items));
     }
+    // resolve_list only replaces a name standing between delimiters, i.e. a whole token:
+    // the lists are applied in order, but only those whose name is a token of the text
+    // as it is at that point (found by looking the text's tokens up), plus the rare lists
+    // whose name holds a delimiter, without a substring search per list.
+    let list_index: HashMap<&str, usize> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.as_str(), i))
+        .collect();
+    let odd_lists: Vec<usize> = (0..lists.len())
+        .filter(|&i| lists[i].0.bytes().any(is_list_delim))
+        .collect();
     let substitute = |text: &str, used: &mut HashSet<String>| -> String {
         let mut s = text.to_string();
-        // resolve_list only replaces a name standing between delimiters, i.e. a whole
-        // token: lists whose name is not a token of the text are skipped without a
-        // substring search (the tokens are re-read after each substitution).
-        let mut tokens = list_tokens(&s);
-        for (name, items) in &lists {
-            let maybe = tokens.contains(name.as_str()) || name.bytes().any(is_list_delim);
-            if maybe && resolve_list(&mut s, name, items) {
+        let mut from = 0;
+        loop {
+            let next = list_tokens(&s)
+                .filter_map(|t| list_index.get(t).copied())
+                .chain(odd_lists.iter().copied())
+                .filter(|&i| i >= from)
+                .min();
+            let Some(i) = next else { break };
+            let (name, items) = &lists[i];
+            if resolve_list(&mut s, name, items) {
                 used.insert(name.clone());
-                tokens = list_tokens(&s);
             }
+            from = i + 1;
         }
         s
     };

@@ -1350,3 +1350,24 @@ fn append_output_entries() {
         )
     );
 }
+
+#[test]
+fn lists_substituted_into_a_condition_cascade_to_later_lists_only() {
+    // `a` names the later list `late` (left as a word: not visible when `a` is read);
+    // substituting `a` brings `late` into the condition, and `late`, which comes after
+    // `a` in list order, is then substituted too, as in Falco's resolve loop.
+    let l = load(&format!(
+        "- list: early\n  items: [e1]\n- list: a\n  items: [late, early]\n- list: late\n  items: [l1, l2]\n{}",
+        rule("R", "ka.verb in (a)")
+    ));
+    for verb in ["l1", "l2", "e1"] {
+        assert_eq!(
+            matching(&l, &ev(verb, "bob")),
+            vec!["R".to_string()],
+            "{verb}"
+        );
+    }
+    for verb in ["late", "early", "a"] {
+        assert!(matching(&l, &ev(verb, "bob")).is_empty(), "{verb}");
+    }
+}
