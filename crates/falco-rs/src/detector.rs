@@ -124,10 +124,60 @@ pub struct DetectorState {
     counts: Vec<(String, u64)>,
     total: u64,
     by_priority: [u64; 8],
+    numbering: Numbering,
+    extras: Extras,
+}
+
+/// Event numbering: `evt.num` of the last event, the time of the first one and the `-M`
+/// limit. The detector numbers events one by one; the parallel replay numbers a chunk's
+/// events at once with a copy and then [`Numbering::advance`]s the detector's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Numbering {
     num: u64,
     first_ts: Option<u64>,
     max_ns: Option<u64>,
-    extras: Extras,
+}
+
+impl Numbering {
+    /// Numbering from scratch, with the `-M` limit in seconds.
+    pub fn new(max_seconds: Option<u64>) -> Self {
+        Numbering {
+            num: 0,
+            first_ts: None,
+            max_ns: max_seconds.map(|s| s.saturating_mul(1_000_000_000)),
+        }
+    }
+
+    /// Numbers the next event, of time `ts`: its `evt.num`, and `Break` when it reaches
+    /// the `-M` limit (it is then numbered but not to be evaluated).
+    pub fn next(&mut self, ts: u64) -> (u64, ControlFlow<()>) {
+        self.num += 1;
+        let first = *self.first_ts.get_or_insert(ts);
+        let flow = match self.max_ns {
+            Some(max) if ts >= first.saturating_add(max) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        };
+        (self.num, flow)
+    }
+
+    /// Events numbered so far.
+    pub fn count(&self) -> u64 {
+        self.num
+    }
+
+    /// Time of the first event numbered.
+    pub fn first_ts(&self) -> Option<u64> {
+        self.first_ts
+    }
+
+    /// Records `count` events numbered elsewhere after the earlier ones, the first of all
+    /// having time `first_ts`.
+    pub fn advance(&mut self, count: u64, first_ts: Option<u64>) {
+        self.num += count;
+        if self.first_ts.is_none() {
+            self.first_ts = first_ts;
+        }
+    }
 }
 
 /// Optional per-alert features.
@@ -149,9 +199,7 @@ impl DetectorState {
             counts: Vec::new(),
             total: 0,
             by_priority: [0; 8],
-            num: 0,
-            first_ts: None,
-            max_ns: max_seconds.map(|s| s.saturating_mul(1_000_000_000)),
+            numbering: Numbering::new(max_seconds),
             extras,
         }
     }
@@ -225,9 +273,7 @@ pub struct Detector<'a> {
     stats: Stats,
     /// Counts of rules from earlier rulesets that no longer exist.
     retired: Vec<(String, u64)>,
-    num: u64,
-    first_ts: Option<u64>,
-    max_ns: Option<u64>,
+    numbering: Numbering,
     extras: Extras,
     tuple_fields: Option<TupleFields>,
 }
@@ -280,9 +326,7 @@ impl<'a> Detector<'a> {
             outputs: state.outputs,
             stats,
             retired,
-            num: state.num,
-            first_ts: state.first_ts,
-            max_ns: state.max_ns,
+            numbering: state.numbering,
             extras: state.extras,
             tuple_fields: if needs_fields {
                 TupleFields::new()
@@ -307,9 +351,7 @@ impl<'a> Detector<'a> {
             counts,
             total: self.stats.total,
             by_priority: self.stats.by_priority,
-            num: self.num,
-            first_ts: self.first_ts,
-            max_ns: self.max_ns,
+            numbering: self.numbering,
             extras: self.extras,
         }
     }
@@ -322,31 +364,19 @@ impl<'a> Detector<'a> {
     /// Assigns the next `evt.num` to `ev`. `Break` when `-M` says to stop (the event is
     /// then not to be evaluated).
     pub fn number(&mut self, ev: &mut AuditEvent) -> ControlFlow<()> {
-        self.num += 1;
-        ev.set_num(self.num);
-        let ts = ev.time_ns();
-        let first = *self.first_ts.get_or_insert(ts);
-        if let Some(max) = self.max_ns {
-            if ts >= first.saturating_add(max) {
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
+        let (num, flow) = self.numbering.next(ev.time_ns());
+        ev.set_num(num);
+        flow
     }
 
-    /// The numbering state: events numbered so far, time of the first event and the
-    /// `-M` limit in nanoseconds (for sources that number events on other threads).
-    pub fn numbering(&self) -> (u64, Option<u64>, Option<u64>) {
-        (self.num, self.first_ts, self.max_ns)
+    /// The numbering state (for sources that number events on other threads).
+    pub fn numbering(&self) -> Numbering {
+        self.numbering
     }
 
-    /// Records `count` events numbered elsewhere, in order after the earlier ones, the
-    /// first of all having time `first_ts` (see [`Detector::numbering`]).
+    /// Records `count` events numbered elsewhere (see [`Numbering::advance`]).
     pub fn advance(&mut self, count: u64, first_ts: Option<u64>) {
-        self.num += count;
-        if self.first_ts.is_none() {
-            self.first_ts = first_ts;
-        }
+        self.numbering.advance(count, first_ts);
     }
 
     /// An evaluator for another thread (same rules, index and format).
@@ -447,7 +477,7 @@ impl<'a> Detector<'a> {
 
     /// Events processed so far.
     pub fn events(&self) -> u64 {
-        self.num
+        self.numbering.count()
     }
 
     /// Closes open suppression windows, flushes outputs, prints Falco's end-of-run
@@ -455,7 +485,7 @@ impl<'a> Detector<'a> {
     /// alerts that could not be written and the noise report.
     pub fn finish(mut self) -> u64 {
         if let Some(mut sup) = self.extras.suppressor.take() {
-            let now = self.first_ts.unwrap_or(0);
+            let now = self.numbering.first_ts().unwrap_or(0);
             for s in sup.close_expired(u64::MAX) {
                 self.emit_summary(&s, now.max(s.started_ns));
             }

@@ -1,7 +1,7 @@
 //! File and directory replay: the k8saudit plugin's plain-path mode (JSON lines, each an
 //! `Event`, an `EventList` or an array of them; gzip accepted) and the legacy `-e` mode.
 
-use crate::detector::{Detector, Evaluator};
+use crate::detector::{Detector, Evaluator, Numbering};
 use falco_rs_k8saudit::{parse_payload, AuditEvent, ParseOptions, PayloadError};
 use flate2::read::MultiGzDecoder;
 use std::io::{BufRead, BufReader, Read};
@@ -197,10 +197,7 @@ struct Numbered {
 struct LedgerState {
     /// The chunk to number next.
     next: usize,
-    /// Events numbered so far.
-    numbered: u64,
-    first_ts: Option<u64>,
-    max_ns: Option<u64>,
+    numbering: Numbering,
     /// The replay has stopped: later chunks number nothing.
     stopped: bool,
     /// A worker died: nobody waits any more.
@@ -219,25 +216,23 @@ impl Ledger {
             }
             st = self.turn.wait(st).ok()?;
         }
-        let base = st.numbered;
+        let base = st.numbering.count();
         let mut count = 0usize;
         let mut stop = st.stopped;
         if !stop {
             let limit = stop_after.unwrap_or(times.len());
             for &ts in &times[..limit.min(times.len())] {
                 count += 1;
-                let first = *st.first_ts.get_or_insert(ts);
-                if st.max_ns.is_some_and(|max| ts >= first.saturating_add(max)) {
+                if st.numbering.next(ts).1.is_break() {
                     stop = true;
                     break;
                 }
             }
             stop |= stop_after.is_some();
-            st.numbered += count as u64;
             st.stopped = stop;
         }
         st.next += 1;
-        let first = st.first_ts;
+        let first = st.numbering.first_ts();
         drop(st);
         self.turn.notify_all();
         Some(Numbered {
@@ -363,13 +358,10 @@ pub fn replay_parallel(
     detector: &mut Detector<'_>,
 ) -> std::io::Result<()> {
     let jobs = effective_jobs(jobs).max(1);
-    let (numbered, first_ts, max_ns) = detector.numbering();
     let ledger = Ledger {
         state: std::sync::Mutex::new(LedgerState {
             next: 0,
-            numbered,
-            first_ts,
-            max_ns,
+            numbering: detector.numbering(),
             stopped: false,
             aborted: false,
         }),
