@@ -83,7 +83,6 @@ struct Fail {
 /// list was used.
 pub fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
     const BLANKS: &[u8] = b" \t\n\r";
-    const DELIMS: &[u8] = b" \t\n\r(),=";
     if name.is_empty() {
         return false;
     }
@@ -93,8 +92,8 @@ pub fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
         let mut start = found;
         let mut end = start + name.len();
         let b = cnd.as_bytes();
-        let left_ok = start == 0 || DELIMS.contains(&b[start - 1]);
-        let right_ok = end >= b.len() || DELIMS.contains(&b[end]);
+        let left_ok = start == 0 || is_list_delim(b[start - 1]);
+        let right_ok = end >= b.len() || is_list_delim(b[end]);
         let mut next_from = found + 1;
         if left_ok && right_ok {
             while start > 0 && BLANKS.contains(&b[start - 1]) {
