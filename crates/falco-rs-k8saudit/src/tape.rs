@@ -35,8 +35,8 @@ struct Node {
     kind: Kind,
     /// A string whose text holds escapes.
     esc: bool,
-    /// For an object key without escapes, [`key_hash`] of its text: lookups compare it
-    /// before the text.
+    /// For an object key, [`key_hash`] of its compact text: lookups of keys without
+    /// escapes compare it before the text, the duplicate-key check always.
     hash: u16,
     start: u32,
     end: u32,
@@ -174,8 +174,13 @@ impl Doc {
             })
             .collect();
         let (s, e) = (n.start as usize, n.end as usize);
+        Doc::new(self.text[s..e].to_string(), nodes)
+    }
+
+    /// A document of compact text and its nodes, with its root key table filled.
+    fn new(text: String, nodes: Vec<Node>) -> Doc {
         let mut doc = Doc {
-            text: self.text[s..e].to_string(),
+            text,
             nodes,
             root_keys: [0; ROOT_SLOTS],
             root_indexed: false,
@@ -467,15 +472,10 @@ impl<'i> Parser<'i> {
         if p.pos != input.len() || p.out.len() > u32::MAX as usize {
             return None;
         }
-        let mut doc = Doc {
-            text: std::mem::take(&mut p.out),
-            nodes: std::mem::take(&mut p.nodes),
-            root_keys: [0; ROOT_SLOTS],
-            root_indexed: false,
-            root_escaped_key: false,
-        };
-        doc.index_root();
-        Some(doc)
+        Some(Doc::new(
+            std::mem::take(&mut p.out),
+            std::mem::take(&mut p.nodes),
+        ))
     }
 
     /// Skips whitespace (which the compact text drops).
