@@ -514,8 +514,7 @@ impl OutputHub {
                                         q2.fetch_sub(1, Ordering::Relaxed);
                                     }
                                     if let Err(e) = ch.end_batch() {
-                                        let n = s2.errors.fetch_add(1, Ordering::Relaxed);
-                                        log::error!("{name} output error (#{}): {e}", n + 1);
+                                        record_error(name, &s2, &e);
                                     }
                                 }
                                 Msg::Flush(ack) => {
@@ -560,13 +559,14 @@ impl OutputHub {
         if lines.is_empty() {
             return;
         }
-        let n = self.workers.len();
-        let mut lines = Some(lines);
+        let last = self.workers.len().saturating_sub(1);
+        let mut lines = lines;
         for (k, w) in self.workers.iter().enumerate() {
-            let mut mine = if k + 1 == n {
-                lines.take().unwrap_or_default()
+            // The last channel takes the batch itself, the others a copy.
+            let mut mine = if k == last {
+                std::mem::take(&mut lines)
             } else {
-                lines.clone().unwrap_or_default()
+                lines.clone()
             };
             let room = self
                 .capacity
@@ -653,12 +653,16 @@ fn write_one(ch: &mut dyn Channel, line: &OutputLine, stats: &ChannelStats) {
         Ok(()) => {
             stats.written.fetch_add(1, Ordering::Relaxed);
         }
-        Err(e) => {
-            let n = stats.errors.fetch_add(1, Ordering::Relaxed);
-            if n < 10 || n.is_power_of_two() {
-                log::error!("{} output error (#{}): {e}", ch.name(), n + 1);
-            }
-        }
+        Err(e) => record_error(ch.name(), stats, &e),
+    }
+}
+
+/// Counts a write or flush error of channel `name`; logs the first ten, then every
+/// power of two.
+fn record_error(name: &str, stats: &ChannelStats, e: &str) {
+    let n = stats.errors.fetch_add(1, Ordering::Relaxed);
+    if n < 10 || n.is_power_of_two() {
+        log::error!("{name} output error (#{}): {e}", n + 1);
     }
 }
 
