@@ -5,6 +5,7 @@ use falco_rs_engine::OutputValue;
 use falco_rs_rules::model::Priority;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 /// The JSON-related output settings of falco.yaml.
 #[derive(Debug, Clone)]
@@ -133,19 +134,13 @@ impl AlertFormat {
                 push_json_str(out, k);
                 out.push(':');
                 match v {
-                    None => out.push_str(&alert.time_ns.to_string()),
+                    None => {
+                        // Writing into a String cannot fail.
+                        let _ = write!(out, "{}", alert.time_ns);
+                    }
                     Some(OutputValue::Null) => out.push_str("null"),
                     Some(OutputValue::Str(s)) => push_json_str(out, s),
-                    Some(OutputValue::List(l)) => {
-                        out.push('[');
-                        for (j, s) in l.iter().enumerate() {
-                            if j > 0 {
-                                out.push(',');
-                            }
-                            push_json_str(out, s);
-                        }
-                        out.push(']');
-                    }
+                    Some(OutputValue::List(l)) => push_json_str_array(out, l),
                 }
             }
             out.push('}');
@@ -157,14 +152,8 @@ impl AlertFormat {
         out.push_str(",\"source\":");
         push_json_str(out, alert.source);
         if self.include_tags {
-            out.push_str(",\"tags\":[");
-            for (i, t) in alert.tags.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_json_str(out, t);
-            }
-            out.push(']');
+            out.push_str(",\"tags\":");
+            push_json_str_array(out, alert.tags);
         }
         out.push_str(",\"time\":\"");
         push_json_time(out, alert.time_ns);
@@ -225,6 +214,18 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     push_escaped(out, s);
     out.push('"');
+}
+
+/// Appends a JSON array of string literals.
+fn push_json_str_array<'s>(out: &mut String, items: impl IntoIterator<Item = &'s String>) {
+    out.push('[');
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(out, s);
+    }
+    out.push(']');
 }
 
 /// Appends the contents of `s` escaped as serde_json escapes strings: `"`, `\\` and
