@@ -142,8 +142,7 @@ pub fn effective_jobs(jobs: usize) -> usize {
     }
 }
 
-/// A chunk of consecutive non-empty lines: one block of text and each line's number
-/// and range in it.
+/// A chunk of consecutive whole lines of one file, as read (empty ones included).
 struct Chunk {
     seq: usize,
     file: std::sync::Arc<PathBuf>,
@@ -277,25 +276,25 @@ fn work_chunk(
         first_in_file: chunk.first_in_file,
         ..ChunkResult::default()
     };
-    // Lines as the sequential replay reads them: a final piece after the last newline
-    // is a line only when not empty.
+    // Lines as the sequential replay reads them (a final piece after the last newline is
+    // a line only when not empty), numbered within the chunk; blank ones are not replayed.
     let block = &chunk.block[..];
-    let mut pieces: Vec<&[u8]> = Vec::with_capacity(block.len() / 512 + 1);
+    let mut lines: Vec<(usize, &[u8])> = Vec::with_capacity(block.len() / 512 + 1);
+    let mut add = |piece: std::ops::Range<usize>| {
+        let line = trim_ascii(&block[piece]);
+        if !line.is_empty() {
+            lines.push((res.line_count, line));
+        }
+        res.line_count += 1;
+    };
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', block) {
-        pieces.push(&block[start..nl]);
+        add(start..nl);
         start = nl + 1;
     }
     if start < block.len() {
-        pieces.push(&block[start..]);
+        add(start..block.len());
     }
-    res.line_count = pieces.len();
-    let lines: Vec<(usize, &[u8])> = pieces
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| (i, trim_ascii(l)))
-        .filter(|(_, l)| !l.is_empty())
-        .collect();
     let mut events: Vec<AuditEvent> = Vec::new();
     // Events before each line (to count lines up to a stop).
     let mut events_before_line: Vec<usize> = Vec::with_capacity(lines.len());
