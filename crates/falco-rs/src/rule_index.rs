@@ -13,54 +13,11 @@ use falco_rs_engine::Program;
 use falco_rs_k8saudit::AuditEvent;
 use falco_rs_rules::compile::CompiledRule;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
-/// The FxHash scheme (rustc's): the keys are a fixed set of rule constants looked up once
-/// per event and dimension, so SipHash's flooding resistance buys nothing here while it
-/// cost about a quarter of a lookup.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// The per-event lookups (verb, resource, subresource) hash short strings into maps of
+/// rule constants; foldhash (already built for serde_json) costs a fraction of SipHash,
+/// whose flooding resistance buys nothing for a fixed key set.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Fields the index keys on, with the event accessor giving their value.
 const DIMENSIONS: [&str; 3] = ["ka.verb", "ka.target.resource", "ka.target.subresource"];
@@ -71,7 +28,7 @@ struct Dimension {
     /// listed in `by_value`: the rules this dimension does not constrain.
     other: Vec<u64>,
     /// For each constant some rule requires: the rules that are candidates for it.
-    by_value: FxMap<Box<str>, Vec<u64>>,
+    by_value: FastMap<Box<str>, Vec<u64>>,
 }
 
 /// Candidate rules of an event, as bit sets over positions in the evaluation order.
@@ -109,7 +66,7 @@ impl RuleIndex {
                         set(&mut other, pos);
                     }
                 }
-                let mut by_value: FxMap<Box<str>, Vec<u64>> = FxMap::default();
+                let mut by_value: FastMap<Box<str>, Vec<u64>> = FastMap::default();
                 for (pos, r) in required.iter().enumerate() {
                     for v in r.iter().flatten() {
                         let bits = by_value
