@@ -1146,25 +1146,12 @@ pub fn is_event_type(name: &str) -> bool {
     EVENT_NAMES.binary_search(&name).is_ok() || SYSCALL_NAMES.binary_search(&name).is_ok()
 }
 
-/// Event types a syscall condition can match, computed like libsinsp's
+/// How many event types a syscall condition can match, computed like libsinsp's
 /// `ppm_event_codes` (over event and syscall *names* rather than event codes): checks of
 /// `evt.type`/`syscall.type` with `=`, `!=` or `in` restrict the set, `and`/`or` intersect
 /// and unite, `not` is pushed down to the leaves, any other check matches every type.
 /// Falco warns (`LOAD_NO_EVTTYPE`) when a rule matches more than 100 event codes; one
 /// name stands for a few codes, so [`NO_EVTTYPE_THRESHOLD`] applies to names.
-pub fn event_types(expr: &falco_rs_syntax::Expr) -> std::collections::BTreeSet<&'static str> {
-    let codes = visit(expr);
-    let names = all_names();
-    names
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| codes.contains(*i))
-        .map(|(_, n)| *n)
-        .collect()
-}
-
-/// How many event type names a syscall condition can match (the size of
-/// [`event_types`], without building the set).
 pub fn event_type_count(expr: &falco_rs_syntax::Expr) -> usize {
     visit(expr).len()
 }
@@ -1232,10 +1219,6 @@ impl NameSet {
             }
         }
         s
-    }
-
-    fn contains(&self, i: usize) -> bool {
-        self.0[i / 64] & (1 << (i % 64)) != 0
     }
 
     fn len(&self) -> usize {
@@ -1451,7 +1434,7 @@ mod tests {
     }
 
     fn types(cond: &str) -> usize {
-        event_types(&falco_rs_syntax::parse_condition(cond).expect("parses")).len()
+        event_type_count(&falco_rs_syntax::parse_condition(cond).expect("parses"))
     }
 
     #[test]
