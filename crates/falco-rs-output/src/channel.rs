@@ -547,12 +547,6 @@ impl OutputHub {
         self.workers.is_empty()
     }
 
-    /// Queues one alert for every channel; a full queue drops it for that channel only,
-    /// counted and reported.
-    pub fn emit(&self, line: OutputLine) {
-        self.emit_batch(vec![line]);
-    }
-
     /// Queues alerts, in order, for every channel. A channel whose queue cannot take them
     /// all takes what fits and drops the rest, counted and reported.
     pub fn emit_batch(&self, lines: Vec<OutputLine>) {
