@@ -148,8 +148,52 @@ struct Chunk {
     file: std::sync::Arc<PathBuf>,
     /// The chunk starts its file (line numbers restart).
     first_in_file: bool,
-    /// Whole lines, as read.
+    /// The buffer the lines were read into (recycled through a [`BufferPool`]).
     block: Vec<u8>,
+    /// Where in `block` the chunk's whole lines are.
+    lines: std::ops::Range<usize>,
+}
+
+impl Chunk {
+    /// The chunk's whole lines, as read (empty ones included).
+    fn text(&self) -> &[u8] {
+        self.block.get(self.lines.clone()).unwrap_or(&[])
+    }
+}
+
+/// Read buffers handed back by the workers once a chunk is parsed: reusing them spares
+/// an allocation of a chunk-sized buffer (fresh pages from the kernel) per chunk.
+struct BufferPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// Most buffers kept.
+    keep: usize,
+}
+
+impl BufferPool {
+    fn new(keep: usize) -> Self {
+        BufferPool {
+            free: std::sync::Mutex::new(Vec::new()),
+            keep,
+        }
+    }
+
+    /// A buffer to read into: a recycled one (its old bytes still there, to be
+    /// overwritten) or a new empty one.
+    fn take(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut f| f.pop())
+            .unwrap_or_default()
+    }
+
+    fn put(&self, buf: Vec<u8>) {
+        if let Ok(mut f) = self.free.lock() {
+            if f.len() < self.keep {
+                f.push(buf);
+            }
+        }
+    }
 }
 
 /// What a worker made of a chunk, emitted by the main thread in chunk order.
@@ -265,6 +309,7 @@ impl Drop for AbortOnPanic<'_> {
 /// Parses, numbers and evaluates one chunk on a worker thread (`None` after an abort).
 fn work_chunk(
     chunk: Chunk,
+    pool: &BufferPool,
     opts: &ParseOptions,
     legacy: bool,
     ledger: &Ledger,
@@ -278,7 +323,7 @@ fn work_chunk(
     };
     // Lines as the sequential replay reads them (a final piece after the last newline is
     // a line only when not empty), numbered within the chunk; blank ones are not replayed.
-    let block = &chunk.block[..];
+    let block = chunk.text();
     let mut lines: Vec<(usize, &[u8])> = Vec::with_capacity(block.len() / 512 + 1);
     let mut add = |piece: std::ops::Range<usize>| {
         let line = trim_ascii(&block[piece]);
@@ -316,13 +361,17 @@ fn work_chunk(
         }
         events.extend(outcome.events);
     }
+    // Events own their text: the read buffer can serve the next chunk.
+    let line_total = lines.len() as u64;
+    drop(lines);
+    pool.put(chunk.block);
     let times: Vec<u64> = events.iter().map(AuditEvent::time_ns).collect();
     let numbered = ledger.number(chunk.seq, &times, stop_after)?;
     res.events = numbered.count as u64;
     res.first_ts = numbered.first_ts;
     res.stop = numbered.stop;
     res.lines = match (numbered.stop, stop_after) {
-        (false, _) => lines.len() as u64,
+        (false, _) => line_total,
         (true, Some(_)) => events_before_line.len() as u64,
         // -M: up to the line holding the last numbered event.
         (true, None) => events_before_line
@@ -367,6 +416,8 @@ pub fn replay_parallel(
         turn: std::sync::Condvar::new(),
     };
     let reader = std::sync::Mutex::new(ChunkReader::new(replay_files(path)?));
+    // Enough buffers for every chunk in flight: being read or parsed by each worker.
+    let pool = BufferPool::new(jobs * 2);
     let mut evaluators: Vec<Evaluator<'_>> = (0..jobs).map(|_| detector.evaluator()).collect();
     // Results wait here for earlier chunks; a worker ahead by more than this many
     // chunks waits (bounded memory).
@@ -374,7 +425,7 @@ pub fn replay_parallel(
         std::sync::mpsc::sync_channel::<std::io::Result<ChunkResult>>(jobs * 2);
     std::thread::scope(|scope| {
         for evaluator in &mut evaluators {
-            let (reader, done_tx, ledger) = (&reader, done_tx.clone(), &ledger);
+            let (reader, done_tx, ledger, pool) = (&reader, done_tx.clone(), &ledger, &pool);
             scope.spawn(move || {
                 let _guard = AbortOnPanic(ledger);
                 loop {
@@ -383,13 +434,14 @@ pub fn replay_parallel(
                         Err(_) => return,
                     };
                     // A byte range of a plain file is read here, outside the lock.
-                    let next = work.and_then(|w| w.map(Work::into_chunk).transpose());
+                    let next = work.and_then(|w| w.map(|w| w.into_chunk(pool)).transpose());
                     let res = match next {
-                        Ok(Some(chunk)) => match work_chunk(chunk, opts, legacy, ledger, evaluator)
-                        {
-                            Some(res) => Ok(res),
-                            None => return,
-                        },
+                        Ok(Some(chunk)) => {
+                            match work_chunk(chunk, pool, opts, legacy, ledger, evaluator) {
+                                Some(res) => Ok(res),
+                                None => return,
+                            }
+                        }
                         Ok(None) => return,
                         Err(e) => Err(e),
                     };
@@ -484,10 +536,10 @@ enum Work {
 }
 
 impl Work {
-    fn into_chunk(self) -> std::io::Result<Chunk> {
+    fn into_chunk(self, pool: &BufferPool) -> std::io::Result<Chunk> {
         match self {
             Work::Ready(chunk) => Ok(chunk),
-            Work::Range(claim) => claim.read(),
+            Work::Range(claim) => claim.read(pool.take()),
         }
     }
 }
@@ -504,66 +556,73 @@ struct RangeClaim {
     size: u64,
 }
 
-/// Extra bytes read past a range to find the end of its last line.
-const RANGE_SLACK: u64 = 64 << 10;
+/// Extra bytes read past a range to find the end of its last line (more are read, this
+/// many at a time, while no newline is found): a few audit events.
+const RANGE_SLACK: u64 = 8 << 10;
 
 impl RangeClaim {
-    fn read(self) -> std::io::Result<Chunk> {
+    /// Reads the claim's whole lines into `buf` (a recycled buffer's old bytes are
+    /// overwritten, not cleared first).
+    fn read(self, mut buf: Vec<u8>) -> std::io::Result<Chunk> {
         use std::os::unix::fs::FileExt;
         let from = self.start.saturating_sub(1);
-        let mut buf: Vec<u8> = Vec::new();
-        // Appends the file's bytes up to `to` (absolute) to `buf`.
-        let fill = |buf: &mut Vec<u8>, to: u64| -> std::io::Result<()> {
-            let have = buf.len();
-            let at = from + have as u64;
+        // Bytes of `buf` read from the file (from `from` on).
+        let mut len = 0usize;
+        // Reads the file's bytes up to `to` (absolute) into `buf` after `len`.
+        let fill = |buf: &mut Vec<u8>, len: &mut usize, to: u64| -> std::io::Result<()> {
+            let at = from + *len as u64;
             let n = usize::try_from(to.saturating_sub(at)).unwrap_or(0);
-            buf.resize(have + n, 0);
-            self.handle.read_exact_at(&mut buf[have..], at)
+            let need = *len + n;
+            if buf.len() < need {
+                buf.resize(need, 0);
+            }
+            self.handle.read_exact_at(&mut buf[*len..need], at)?;
+            *len = need;
+            Ok(())
         };
-        let grow = |buf: &mut Vec<u8>| -> std::io::Result<bool> {
-            let at = from + buf.len() as u64;
+        let grow = |buf: &mut Vec<u8>, len: &mut usize| -> std::io::Result<bool> {
+            let at = from + *len as u64;
             if at >= self.size {
                 return Ok(false);
             }
-            fill(buf, (at + RANGE_SLACK).min(self.size))?;
+            fill(buf, len, (at + RANGE_SLACK).min(self.size))?;
             Ok(true)
         };
-        fill(&mut buf, (self.end + RANGE_SLACK).min(self.size))?;
-        let chunk = |block: Vec<u8>| Chunk {
+        fill(&mut buf, &mut len, (self.end + RANGE_SLACK).min(self.size))?;
+        let chunk = |block: Vec<u8>, lines: std::ops::Range<usize>| Chunk {
             seq: self.seq,
             file: self.file.clone(),
             first_in_file: self.start == 0,
             block,
+            lines,
         };
         // The first owned line starts after the first newline at or after start - 1.
         let begin = if self.start == 0 {
             0
         } else {
             loop {
-                if let Some(p) = memchr::memchr(b'\n', &buf) {
+                if let Some(p) = memchr::memchr(b'\n', &buf[..len]) {
                     break p + 1;
                 }
-                if !grow(&mut buf)? {
-                    return Ok(chunk(Vec::new()));
+                if !grow(&mut buf, &mut len)? {
+                    return Ok(chunk(buf, 0..0));
                 }
             }
         };
         if from + begin as u64 >= self.end {
-            return Ok(chunk(Vec::new()));
+            return Ok(chunk(buf, 0..0));
         }
         // The last owned line ends at the first newline at or after end - 1.
         let search = usize::try_from(self.end - 1 - from).unwrap_or(usize::MAX);
         let stop = loop {
-            if let Some(p) = buf.get(search..).and_then(|b| memchr::memchr(b'\n', b)) {
+            if let Some(p) = buf.get(search..len).and_then(|b| memchr::memchr(b'\n', b)) {
                 break search + p + 1;
             }
-            if !grow(&mut buf)? {
-                break buf.len();
+            if !grow(&mut buf, &mut len)? {
+                break len;
             }
         };
-        buf.truncate(stop);
-        buf.drain(..begin);
-        Ok(chunk(buf))
+        Ok(chunk(buf, begin..stop))
     }
 }
 
@@ -695,6 +754,7 @@ impl ChunkReader {
                 seq: self.seq,
                 file,
                 first_in_file,
+                lines: 0..block.len(),
                 block,
             };
             self.seq += 1;
@@ -732,23 +792,45 @@ mod range_tests {
     /// Splitting a file into ranges of any size and reading each claim gives every line
     /// exactly once, in order: whatever byte a boundary falls on (inside a line, on a
     /// newline, right after one, inside a run of blank lines), with and without a final
-    /// newline, with lines longer than the ranges.
+    /// newline, with lines longer than the ranges and than the read slack, into fresh
+    /// buffers and into recycled ones still holding old bytes.
     #[test]
     fn ranges_hand_out_each_line_once() {
         let dir = std::env::temp_dir().join(format!("falco-rs-ranges-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let long = "x".repeat(300);
-        for content in [
+        let slack = RANGE_SLACK as usize;
+        let longer = "y".repeat(2 * slack + 5);
+        let contents = [
             format!("a\nbb\n\n\nccc\r\n{long}\nd\n"),
             format!("a\nbb\n\n\nccc\r\n{long}\nd"),
             "\n\n\n".to_string(),
             "only".to_string(),
-        ] {
+            format!("a\n{longer}\nb\n{longer}"),
+        ];
+        for content in contents {
             let path = dir.join("f.json");
             std::fs::write(&path, &content).unwrap();
             let handle = std::sync::Arc::new(std::fs::File::open(&path).unwrap());
             let size = content.len() as u64;
-            for step in 1..=size + 1 {
+            let steps: Vec<u64> = if content.len() < 1000 {
+                (1..=size + 1).collect()
+            } else {
+                let s = slack as u64;
+                vec![
+                    1,
+                    3,
+                    999,
+                    s - 1,
+                    s,
+                    s + 1,
+                    2 * s + 7,
+                    size - 1,
+                    size,
+                    size + 1,
+                ]
+            };
+            for step in steps {
                 let mut joined = Vec::new();
                 let mut start = 0;
                 let mut seq = 0;
@@ -762,14 +844,21 @@ mod range_tests {
                         end,
                         size,
                     };
-                    let chunk = claim.read().unwrap();
+                    // Alternately a fresh buffer and one full of old bytes.
+                    let buf = if seq % 2 == 0 {
+                        Vec::new()
+                    } else {
+                        vec![b'\n'; 3 * slack]
+                    };
+                    let chunk = claim.read(buf).unwrap();
                     assert_eq!(chunk.seq, seq);
                     assert_eq!(chunk.first_in_file, start == 0);
                     // Whole lines: a block ends with a newline unless it ends the file.
-                    let whole = chunk.block.last().is_none_or(|&b| b == b'\n')
-                        || content.ends_with(std::str::from_utf8(&chunk.block).unwrap());
+                    let text = chunk.text();
+                    let whole = text.last().is_none_or(|&b| b == b'\n')
+                        || content.ends_with(std::str::from_utf8(text).unwrap());
                     assert!(whole, "step {step}");
-                    joined.extend_from_slice(&chunk.block);
+                    joined.extend_from_slice(text);
                     start = end;
                     seq += 1;
                 }
