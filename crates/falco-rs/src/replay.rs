@@ -196,7 +196,7 @@ impl BufferPool {
     }
 }
 
-/// What a worker made of a chunk, emitted by the main thread in chunk order.
+/// What a worker made of a chunk, emitted in chunk order.
 #[derive(Default)]
 struct ChunkResult {
     seq: usize,
@@ -394,9 +394,9 @@ fn work_chunk(
 
 /// [`replay`] with `jobs` worker threads. Each worker takes the next chunk of lines from
 /// the shared reader (so the text is hot in its cache when parsed), parses it, takes its
-/// event numbers from a ledger in chunk order and evaluates it; the calling thread
-/// reports errors, counts and emits alerts chunk by chunk in input order. The output is
-/// identical to the single-threaded replay's.
+/// event numbers from a ledger in chunk order and evaluates it; then it reports errors,
+/// counts and emits alerts of every chunk ready in input order (so no thread is woken to
+/// emit). The output is identical to the single-threaded replay's.
 pub fn replay_parallel(
     path: &Path,
     opts: &ParseOptions,
@@ -419,13 +419,22 @@ pub fn replay_parallel(
     // Enough buffers for every chunk in flight: being read or parsed by each worker.
     let pool = BufferPool::new(jobs * 2);
     let mut evaluators: Vec<Evaluator<'_>> = (0..jobs).map(|_| detector.evaluator()).collect();
-    // Results wait here for earlier chunks; a worker ahead by more than this many
-    // chunks waits (bounded memory).
-    let (done_tx, done_rx) =
-        std::sync::mpsc::sync_channel::<std::io::Result<ChunkResult>>(jobs * 2);
+    // The worker that finishes a chunk emits every result ready in chunk order itself:
+    // no thread waits for results, so a chunk costs no wake-up of another thread.
+    let emit = std::sync::Mutex::new(Emitting {
+        emitter: Emitter {
+            next: 0,
+            line_base: 0,
+            pending: std::collections::BTreeMap::new(),
+            stopped: false,
+        },
+        stats,
+        detector,
+        result: Ok(()),
+    });
     std::thread::scope(|scope| {
         for evaluator in &mut evaluators {
-            let (reader, done_tx, ledger, pool) = (&reader, done_tx.clone(), &ledger, &pool);
+            let (reader, ledger, pool, emit) = (&reader, &ledger, &pool, &emit);
             scope.spawn(move || {
                 let _guard = AbortOnPanic(ledger);
                 loop {
@@ -445,41 +454,46 @@ pub fn replay_parallel(
                         Ok(None) => return,
                         Err(e) => Err(e),
                     };
-                    if done_tx.send(res).is_err() {
+                    let Ok(mut guard) = emit.lock() else {
+                        ledger.abort();
+                        return;
+                    };
+                    let st = &mut *guard;
+                    match res {
+                        Ok(res) => st.emitter.accept(res, st.stats, st.detector),
+                        Err(e) => {
+                            if st.result.is_ok() {
+                                st.result = Err(e);
+                            }
+                            st.emitter.stopped = true;
+                        }
+                    }
+                    if st.emitter.stopped {
+                        // Later chunks are not needed: stop the workers (they drop their work).
+                        ledger.abort();
+                        if let Ok(mut r) = reader.lock() {
+                            r.files.clear();
+                            r.current = None;
+                        }
                         return;
                     }
                 }
             });
         }
-        drop(done_tx);
-        let mut emitter = Emitter {
-            next: 0,
-            line_base: 0,
-            pending: std::collections::BTreeMap::new(),
-            stopped: false,
-        };
-        let mut result = Ok(());
-        for res in done_rx.iter() {
-            match res {
-                Ok(res) => emitter.accept(res, stats, detector),
-                Err(e) => {
-                    if result.is_ok() {
-                        result = Err(e);
-                    }
-                    emitter.stopped = true;
-                }
-            }
-            if emitter.stopped {
-                // Later chunks are not needed: stop the workers (they drop their work).
-                ledger.abort();
-                if let Ok(mut r) = reader.lock() {
-                    r.files.clear();
-                    r.current = None;
-                }
-            }
-        }
-        result
-    })
+    });
+    emit.into_inner()
+        .map_err(|_| std::io::Error::other("a replay worker panicked"))?
+        .result
+}
+
+/// What the workers share to emit results: the in-order emitter and the replay's
+/// counters and detector.
+struct Emitting<'s, 'd, 'r> {
+    emitter: Emitter,
+    stats: &'s mut ReplayStats,
+    detector: &'d mut Detector<'r>,
+    /// The first read error.
+    result: std::io::Result<()>,
 }
 
 /// Emits chunk results in chunk order (results arrive in any order).
