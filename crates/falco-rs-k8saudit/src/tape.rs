@@ -49,15 +49,49 @@ struct Node {
 pub(crate) struct Doc {
     text: String,
     nodes: Vec<Node>,
-    /// Keys of the root object by hash: an open-addressing table of key node indexes
-    /// (0: empty slot), so that the top-level lookups every event makes (verb, objectRef,
-    /// user, ...) take one probe instead of a scan. Empty for other roots and for roots
-    /// of more than [`ROOT_MAX_KEYS`] keys.
-    root_keys: [u32; ROOT_SLOTS],
-    /// `root_keys` holds every key of the root.
-    root_indexed: bool,
+    /// The root object's keys by hash.
+    root: RootIndex,
+}
+
+/// Keys of the root object by hash: an open-addressing table of key node indexes (0:
+/// empty slot), so that the top-level lookups every event makes (verb, objectRef, user,
+/// ...) take one probe instead of a scan. Unused for other roots and for roots of more
+/// than [`ROOT_MAX_KEYS`] keys.
+#[derive(Debug, Clone)]
+struct RootIndex {
+    slots: [u32; ROOT_SLOTS],
+    /// Keys inserted.
+    count: usize,
     /// Some root key holds escapes (matched by text, not hash).
-    root_escaped_key: bool,
+    escaped: bool,
+}
+
+impl RootIndex {
+    const EMPTY: RootIndex = RootIndex {
+        slots: [0; ROOT_SLOTS],
+        count: 0,
+        escaped: false,
+    };
+
+    /// Adds key node `k` (hash `hash`); past [`ROOT_MAX_KEYS`] keys only counts.
+    #[inline]
+    fn insert(&mut self, k: u32, hash: u16, esc: bool) {
+        self.count += 1;
+        if self.count > ROOT_MAX_KEYS {
+            return;
+        }
+        self.escaped |= esc;
+        let mut slot = usize::from(hash) % ROOT_SLOTS;
+        while self.slots[slot] != 0 {
+            slot = (slot + 1) % ROOT_SLOTS;
+        }
+        self.slots[slot] = k;
+    }
+
+    /// The table holds every key of the root (which has some).
+    fn complete(&self) -> bool {
+        self.count > 0 && self.count <= ROOT_MAX_KEYS
+    }
 }
 
 /// Slots of the root key table (a power of two) and the most keys it takes.
@@ -174,42 +208,18 @@ impl Doc {
             })
             .collect();
         let (s, e) = (n.start as usize, n.end as usize);
-        Doc::new(self.text[s..e].to_string(), nodes)
-    }
-
-    /// A document of compact text and its nodes, with its root key table filled.
-    fn new(text: String, nodes: Vec<Node>) -> Doc {
         let mut doc = Doc {
-            text,
+            text: self.text[s..e].to_string(),
             nodes,
-            root_keys: [0; ROOT_SLOTS],
-            root_indexed: false,
-            root_escaped_key: false,
+            root: RootIndex::EMPTY,
         };
-        doc.index_root();
-        doc
-    }
-
-    /// Fills the root key table (see [`Doc::root_keys`]).
-    fn index_root(&mut self) {
-        let mut table = [0u32; ROOT_SLOTS];
-        let mut count = 0;
-        let mut escaped = false;
-        for (k, _) in self.root().entries() {
-            count += 1;
-            if count > ROOT_MAX_KEYS {
-                return;
-            }
-            escaped |= self.node(k.i).esc;
-            let mut slot = usize::from(self.node(k.i).hash) % ROOT_SLOTS;
-            while table[slot] != 0 {
-                slot = (slot + 1) % ROOT_SLOTS;
-            }
-            table[slot] = k.i;
+        let mut root = RootIndex::EMPTY;
+        for (k, _) in doc.root().entries() {
+            let n = doc.node(k.i);
+            root.insert(k.i, n.hash, n.esc);
         }
-        self.root_keys = table;
-        self.root_indexed = count > 0;
-        self.root_escaped_key = escaped;
+        doc.root = root;
+        doc
     }
 
     fn node(&self, i: u32) -> &Node {
@@ -301,10 +311,10 @@ impl<'a> V<'a> {
     /// The value of `key` in an object (keys are unique in a document).
     pub(crate) fn get(self, key: &str) -> Option<V<'a>> {
         let h = key_hash(key.as_bytes());
-        if self.i == 0 && self.doc.root_indexed {
+        if self.i == 0 && self.doc.root.complete() {
             // The root's key table: probe from the hash's slot to an empty one. Keys with
             // escapes are matched by their text whatever their slot, so scan for them.
-            let table = &self.doc.root_keys;
+            let table = &self.doc.root.slots;
             let mut slot = usize::from(h) % ROOT_SLOTS;
             for _ in 0..ROOT_SLOTS {
                 let k = table[slot];
@@ -329,7 +339,7 @@ impl<'a> V<'a> {
                 }
                 slot = (slot + 1) % ROOT_SLOTS;
             }
-            if !self.doc.root_escaped_key {
+            if !self.doc.root.escaped {
                 return None;
             }
         }
@@ -443,6 +453,8 @@ struct Parser<'i> {
     out: String,
     copied: usize,
     nodes: Vec<Node>,
+    /// The root object's keys, indexed as they are parsed.
+    root: RootIndex,
     /// The input is serde_json output: numbers are taken as written.
     trusted: bool,
 }
@@ -463,6 +475,7 @@ impl<'i> Parser<'i> {
             out,
             copied: 0,
             nodes,
+            root: RootIndex::EMPTY,
             trusted,
         };
         p.ws();
@@ -472,10 +485,11 @@ impl<'i> Parser<'i> {
         if p.pos != input.len() || p.out.len() > u32::MAX as usize {
             return None;
         }
-        Some(Doc::new(
-            std::mem::take(&mut p.out),
-            std::mem::take(&mut p.nodes),
-        ))
+        Some(Doc {
+            text: std::mem::take(&mut p.out),
+            nodes: std::mem::take(&mut p.nodes),
+            root: p.root.clone(),
+        })
     }
 
     /// Skips whitespace (which the compact text drops).
@@ -550,7 +564,7 @@ impl<'i> Parser<'i> {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
             b'"' => {
-                self.string()?;
+                self.string(false)?;
                 Some(())
             }
             b't' => self.literal(b"true", Kind::True),
@@ -629,32 +643,57 @@ impl<'i> Parser<'i> {
         Some(())
     }
 
-    /// Parses a string at `pos` (on the opening quote) into a node.
-    fn string(&mut self) -> R<usize> {
+    /// Parses a string at `pos` (on the opening quote) into a node; for an object key
+    /// (`key`) the node gets the [`key_hash`] of its compact text.
+    #[inline]
+    fn string(&mut self, key: bool) -> R<usize> {
         self.pos += 1;
-        let i = self.push(Kind::Str, self.opos());
+        let start = self.opos();
         let b = self.input;
         // Fast path: up to the closing quote without escapes nor control characters.
         let p = scan_plain(b, self.pos);
         match b.get(p)? {
             b'"' => {
-                self.pos = p;
-                self.nodes[i].end = self.opos() as u32;
+                let text = b.get(self.pos..p)?;
+                let i = self.nodes.len();
+                self.nodes.push(Node {
+                    kind: Kind::Str,
+                    esc: false,
+                    hash: if key { key_hash(text) } else { 0 },
+                    start: start as u32,
+                    end: (start + text.len()) as u32,
+                    next: i as u32 + 1,
+                });
                 self.pos = p + 1;
+                Some(i)
             }
-            b'\\' => {
-                // Escapes are rewritten as serde_json writes them: the output diverges.
-                self.pos = p;
-                self.sync();
-                let esc = self.escaped_rest()?;
-                self.nodes[i].esc = esc;
-                self.nodes[i].end = self.out.len() as u32;
-                self.out.push('"');
-                self.copied = self.pos;
-            }
-            _ => return None,
+            b'\\' => self.escaped_string(start, p, key),
+            _ => None,
         }
-        self.nodes[i].next = self.nodes.len() as u32;
+    }
+
+    /// The slow path of [`Parser::string`]: a string with escapes at output position
+    /// `start`, whose first escape is at input position `p`.
+    #[cold]
+    fn escaped_string(&mut self, start: usize, p: usize, key: bool) -> R<usize> {
+        let i = self.push(Kind::Str, start);
+        // Escapes are rewritten as serde_json writes them: the output diverges.
+        self.pos = p;
+        self.sync();
+        let esc = self.escaped_rest()?;
+        let end = self.out.len();
+        let hash = if key {
+            key_hash(self.out.as_bytes().get(start..end)?)
+        } else {
+            0
+        };
+        let n = &mut self.nodes[i];
+        n.esc = esc;
+        n.end = end as u32;
+        n.hash = hash;
+        n.next = i as u32 + 1;
+        self.out.push('"');
+        self.copied = self.pos;
         Some(i)
     }
 
@@ -763,12 +802,11 @@ impl<'i> Parser<'i> {
                 if self.peek()? != b'"' {
                     return None;
                 }
-                let k = self.string()?;
-                let n = self.nodes[k];
-                let hash = self
-                    .out_text(n.start as usize, n.end as usize)
-                    .map_or(0, key_hash);
-                self.nodes[k].hash = hash;
+                let k = self.string(true)?;
+                let hash = self.nodes[k].hash;
+                if i == 0 {
+                    self.root.insert(k as u32, hash, self.nodes[k].esc);
+                }
                 // `seen`: a 128-bit filter of the hashes of the earlier keys; only a key
                 // whose bit is already set is compared with them.
                 let bit = 1u128 << (hash & 127);
@@ -777,11 +815,15 @@ impl<'i> Parser<'i> {
                 }
                 seen |= bit;
                 keys += 1;
-                self.ws();
-                if self.peek()? != b':' {
-                    return None;
+                if self.peek() == Some(b':') {
+                    self.pos += 1;
+                } else {
+                    self.ws();
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.pos += 1;
                 }
-                self.pos += 1;
                 self.ws();
                 self.value(depth)?;
                 if self.end_of_member(b'}')? {
@@ -1027,5 +1069,42 @@ mod tests {
         let sub = doc.sub(root.get("a").unwrap());
         assert_eq!(sub.text(), r#"{"b":[1,"x\"y",{"c":null}]}"#);
         assert_eq!(sub.root().get("b").unwrap().len(), 3);
+    }
+
+    /// Every key of a root, of any count (the table takes up to ROOT_MAX_KEYS), with keys
+    /// holding escapes, colliding hashes or neither, is found by lookup, in a parsed
+    /// document and in a sub-document; absent keys are not.
+    #[test]
+    fn root_lookups_find_every_key() {
+        for count in 1..=ROOT_MAX_KEYS + 6 {
+            let keys: Vec<String> = (0..count)
+                .map(|i| match i % 5 {
+                    // Roots of an odd count of keys hold escaped keys.
+                    0 if count % 2 == 1 => format!("esc\n{i}"),
+                    0 | 1 => format!("k{i}"),
+                    // Same length, first, middle and last byte: same hash.
+                    _ => format!("a{}z", i % 2),
+                })
+                .enumerate()
+                .map(|(i, k)| if i % 5 >= 2 { format!("{k}{i:03}") } else { k })
+                .collect();
+            let members: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("{}:{i}", serde_json::to_string(k).unwrap()))
+                .collect();
+            let text = format!("{{{}}}", members.join(","));
+            let doc = Doc::parse(text.as_bytes()).unwrap();
+            let list = Doc::parse(format!("[{text}]").as_bytes()).unwrap();
+            let sub = list.sub(list.root().elements().next().unwrap());
+            for d in [&doc, &sub] {
+                for (i, k) in keys.iter().enumerate() {
+                    let v = d.root().get(k).map(V::raw);
+                    assert_eq!(v, Some(i.to_string().as_str()), "{count} keys, {k:?}");
+                }
+                assert!(d.root().get("absent").is_none());
+                assert!(d.root().get("esc").is_none());
+            }
+        }
     }
 }
