@@ -42,7 +42,7 @@ mod uri;
 
 pub use catalog::K8sAuditCatalog;
 pub use event::{set_hostname, AuditEvent};
-pub use payload::{parse_payload, ParseOptions, PayloadError, PayloadOutcome};
+pub use payload::{parse_payload, parse_payload_into, ParseOptions, PayloadError, PayloadOutcome};
 
 /// The k8saudit plugin version whose behaviour this crate reproduces (what rules'
 /// `required_plugin_versions` are checked against).

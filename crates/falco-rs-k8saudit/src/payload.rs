@@ -91,28 +91,34 @@ impl std::error::Error for PayloadError {}
 /// the payload. Never panics.
 #[must_use]
 pub fn parse_payload(bytes: &[u8], opts: &ParseOptions) -> PayloadOutcome {
+    let mut out = PayloadOutcome::default();
+    parse_payload_into(bytes, opts, &mut out);
+    out
+}
+
+/// [`parse_payload`] appending to `out`'s events and errors (what was already there is
+/// kept), so that a caller parsing many payloads reuses the two vectors.
+pub fn parse_payload_into(bytes: &[u8], opts: &ParseOptions, out: &mut PayloadOutcome) {
     let doc = match Doc::parse(bytes) {
         Ok(d) => d,
         Err(e) => {
-            return PayloadOutcome {
-                events: Vec::new(),
-                errors: vec![PayloadError::Json(format!("cannot parse JSON: {e}"))],
-            }
+            out.errors
+                .push(PayloadError::Json(format!("cannot parse JSON: {e}")));
+            return;
         }
     };
-    let mut out = PayloadOutcome::default();
     // The common case, one `Event`: the document is the event (no copy).
     let root = doc.root();
     if root.kind() == Kind::Obj && kind_is(root, "Event") {
-        single(doc, opts, &mut out);
-        return out;
+        single(doc, opts, out);
+        return;
     }
-    match collect(&doc, root, opts, &mut out) {
-        Ok(()) => out,
-        Err(NotRecognized) => PayloadOutcome {
-            events: Vec::new(),
-            errors: vec![PayloadError::NotRecognized],
-        },
+    let (events, errors) = (out.events.len(), out.errors.len());
+    if let Err(NotRecognized) = collect(&doc, root, opts, out) {
+        // Nothing of an unrecognised payload is delivered.
+        out.events.truncate(events);
+        out.errors.truncate(errors);
+        out.errors.push(PayloadError::NotRecognized);
     }
 }
 

@@ -2,7 +2,9 @@
 //! `Event`, an `EventList` or an array of them; gzip accepted) and the legacy `-e` mode.
 
 use crate::detector::{Detector, Evaluator, Numbering};
-use falco_rs_k8saudit::{parse_payload, AuditEvent, ParseOptions, PayloadError};
+use falco_rs_k8saudit::{
+    parse_payload_into, AuditEvent, ParseOptions, PayloadError, PayloadOutcome,
+};
 use flate2::read::MultiGzDecoder;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
@@ -81,6 +83,8 @@ pub fn replay(
     for file in replay_files(path)? {
         let mut reader = open_maybe_gzip(&file)?;
         let mut buf = Vec::new();
+        // Reused for every line (no allocation per event).
+        let mut outcome = PayloadOutcome::default();
         for i in 0usize.. {
             // A line inside the reader's buffer is parsed in place; one that crosses the
             // end of the buffer (or the last one, without newline) is copied first.
@@ -103,22 +107,22 @@ pub fn replay(
                 continue;
             }
             stats.lines += 1;
-            let outcome = parse_payload(trimmed, opts);
-            for err in &outcome.errors {
+            parse_payload_into(trimmed, opts, &mut outcome);
+            for err in outcome.errors.drain(..) {
                 stats.malformed += 1;
                 if legacy {
                     log::error!(
                         "Could not read k8s audit event line #{}, \"{}\": {}, stopping",
                         i + 1,
                         String::from_utf8_lossy(trimmed),
-                        legacy_message(err)
+                        legacy_message(&err)
                     );
                     return Ok(());
                 }
                 log::warn!("{}:{}: {err}", file.display(), i + 1);
             }
             reader.consume(consumed);
-            for ev in outcome.events {
+            for ev in outcome.events.drain(..) {
                 stats.events += 1;
                 if on_event(ev).is_break() {
                     return Ok(());
@@ -340,27 +344,33 @@ fn work_chunk(
     if start < block.len() {
         add(start..block.len());
     }
-    let mut events: Vec<AuditEvent> = Vec::new();
+    let mut parsed = PayloadOutcome {
+        events: Vec::with_capacity(lines.len()),
+        errors: Vec::new(),
+    };
     // Events before each line (to count lines up to a stop).
     let mut events_before_line: Vec<usize> = Vec::with_capacity(lines.len());
     // Legacy mode stops at a malformed line: only the events before it are numbered.
     let mut stop_after: Option<usize> = None;
     for &(i, line) in &lines {
-        events_before_line.push(events.len());
-        let outcome = parse_payload(line, opts);
+        let before = parsed.events.len();
+        events_before_line.push(before);
+        parse_payload_into(line, opts, &mut parsed);
         if legacy {
-            if let Some(err) = outcome.errors.into_iter().next() {
+            if let Some(err) = parsed.errors.drain(..).next() {
+                // The line's events are not delivered either.
+                parsed.events.truncate(before);
                 let text = String::from_utf8_lossy(line).into_owned();
                 res.errors.push((i, err, Some(text)));
-                stop_after = Some(events.len());
+                stop_after = Some(before);
                 break;
             }
         } else {
             res.errors
-                .extend(outcome.errors.into_iter().map(|e| (i, e, None)));
+                .extend(parsed.errors.drain(..).map(|e| (i, e, None)));
         }
-        events.extend(outcome.events);
     }
+    let mut events = parsed.events;
     // Events own their text: the read buffer can serve the next chunk.
     let line_total = lines.len() as u64;
     drop(lines);
