@@ -672,15 +672,46 @@ impl<'i> Parser<'i> {
         }
     }
 
-    /// The slow path of [`Parser::string`]: a string with escapes at output position
-    /// `start`, whose first escape is at input position `p`.
+    /// A string with escapes at output position `start`, whose first escape is at input
+    /// position `p`. Escapes written as serde_json writes them (`\"`, `\\`, `\n`, ...,
+    /// `\u00xx` for other control characters) stay verbatim input; from the first other
+    /// one (`\/`, `\u0041`, upper-case hex, ...) the rest of the string is rewritten.
     #[cold]
-    fn escaped_string(&mut self, start: usize, p: usize, key: bool) -> R<usize> {
+    fn escaped_string(&mut self, start: usize, mut p: usize, key: bool) -> R<usize> {
+        let b = self.input;
+        loop {
+            match b.get(p)? {
+                b'"' => {
+                    let text = b.get(self.pos..p)?;
+                    let i = self.nodes.len();
+                    self.nodes.push(Node {
+                        kind: Kind::Str,
+                        esc: true,
+                        hash: if key { key_hash(text) } else { 0 },
+                        start: start as u32,
+                        end: (start + text.len()) as u32,
+                        next: i as u32 + 1,
+                    });
+                    self.pos = p + 1;
+                    return Some(i);
+                }
+                b'\\' => {
+                    let len = canonical_escape(b.get(p + 1..)?);
+                    if len == 0 {
+                        break;
+                    }
+                    p = scan_plain(b, p + 1 + len);
+                }
+                _ => return None,
+            }
+        }
         let i = self.push(Kind::Str, start);
-        // Escapes are rewritten as serde_json writes them: the output diverges.
+        // From here the output diverges from the input.
+        // A backslash before `p` is a verbatim escape.
+        let before = b.get(self.pos..p)?.contains(&b'\\');
         self.pos = p;
         self.sync();
-        let esc = self.escaped_rest()?;
+        let esc = self.escaped_rest()? || before;
         let end = self.out.len();
         let hash = if key {
             key_hash(self.out.as_bytes().get(start..end)?)
@@ -877,6 +908,33 @@ impl<'i> Parser<'i> {
     }
 }
 
+/// Length of the escape after a backslash in `rest` when serde_json writes that
+/// character with exactly this escape (`"`, `\\`, `b`, `f`, `n`, `r`, `t`, or `u00xx` in
+/// lower-case hex for the other control characters); 0 otherwise.
+fn canonical_escape(rest: &[u8]) -> usize {
+    match rest.first() {
+        Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => 1,
+        Some(b'u') => match rest.get(1..5) {
+            Some([b'0', b'0', hi @ (b'0' | b'1'), lo]) => {
+                let lo = match lo {
+                    b'0'..=b'9' => lo - b'0',
+                    b'a'..=b'f' => lo - b'a' + 10,
+                    _ => return 0,
+                };
+                let c = (hi - b'0') << 4 | lo;
+                // These have short forms.
+                if matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                    0
+                } else {
+                    5
+                }
+            }
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 /// A 16-bit hash of an object key's text (its length and first, middle and last
 /// bytes): a few loads, no copy. Used to skip key comparisons in lookups and in the
 /// duplicate-key check.
@@ -944,7 +1002,15 @@ mod tests {
     fn string(r: &mut Rng, out: &mut String) {
         out.push('"');
         for _ in 0..r.below(12) {
-            match r.below(12) {
+            match r.below(20) {
+                // Escapes serde_json writes as they are, and others it rewrites.
+                12 => out.push_str(["\\b", "\\f", "\\r", "\\t"][r.below(4) as usize]),
+                13 => {
+                    out.push_str(["\\u001F", "\\u0008", "\\u000a", "\\u0000"][r.below(4) as usize])
+                }
+                14 => {
+                    out.push_str(["\\u007f", "\\u0041", "\\u00e9", "\\u0010"][r.below(4) as usize])
+                }
                 0 => out.push_str("\\u0026"),
                 1 => out.push_str("\\/"),
                 2 => out.push_str("\\\""),
