@@ -171,7 +171,8 @@ pub(crate) struct V<'a> {
 impl Doc {
     /// Parses `input` (one JSON value); the error is serde_json's message.
     pub(crate) fn parse(input: &[u8]) -> Result<Doc, String> {
-        let fast = std::str::from_utf8(input)
+        // simdutf8: the same answer as std's check, 2-3x faster on this mostly-ASCII text.
+        let fast = simdutf8::basic::from_utf8(input)
             .ok()
             .and_then(|s| Parser::run(s, false));
         if let Some(doc) = fast {
