@@ -99,9 +99,9 @@ const ROOT_SLOTS: usize = 32;
 const ROOT_MAX_KEYS: usize = 24;
 
 /// Bytes of document buffers kept for reuse per thread (~400 realistic events: a parallel
-/// replay drops a whole 256 KiB chunk of events at once; more only costs memory, e.g. on
+/// replay drops a whole 128 KiB chunk of events at once; more only costs memory, e.g. on
 /// webhook threads that drop rejected batches), and the largest text kept.
-const POOL_BYTES: usize = 2 << 20;
+const POOL_BYTES: usize = 1 << 20;
 const POOL_MAX_TEXT: usize = 64 * 1024;
 
 thread_local! {

@@ -135,7 +135,7 @@ pub fn replay(
 
 /// Bytes per chunk of a parallel replay (a unit of work for one thread; whole lines,
 /// so a chunk holding a longer line is longer).
-const CHUNK_BYTES: usize = 256 << 10;
+const CHUNK_BYTES: usize = 128 << 10;
 
 /// The number of threads `-j 0` stands for: the available parallelism.
 pub fn effective_jobs(jobs: usize) -> usize {
