@@ -70,7 +70,7 @@ pub struct CompileOptions<'a> {
     pub append_output: &'a [AppendOutput],
     /// Sources that are valid in Falco but not served here (their rules only mark the
     /// macros and lists they use).
-    pub source_not_served: &'a dyn Fn(&str) -> bool,
+    pub source_not_served: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
 struct Fail {

@@ -125,6 +125,22 @@ pub fn load_rules(
     sources: &[RulesSource],
     append_output: &[AppendOutput],
     keep_going: bool,
+    on_file: impl FnMut(&LoadResult),
+) -> (Option<Loaded>, Vec<LoadResult>) {
+    load_rules_with(sources, append_output, keep_going, false, on_file)
+}
+
+/// [`load_rules`]; with `parallel`, the compile that follows each file but the last
+/// (Falco compiles everything read so far after every file, to report that file's
+/// problems) runs on a helper thread, on a copy of what was read so far, while the next
+/// files are read and compiled. Results, `on_file` calls and the outcome are the
+/// sequential ones: files after the first failing one are read but their results are
+/// dropped, as if never read.
+pub fn load_rules_with(
+    sources: &[RulesSource],
+    append_output: &[AppendOutput],
+    keep_going: bool,
+    parallel: bool,
     mut on_file: impl FnMut(&LoadResult),
 ) -> (Option<Loaded>, Vec<LoadResult>) {
     let catalog = K8sAuditCatalog::new();
@@ -141,33 +157,61 @@ pub fn load_rules(
         source_not_served: &source_not_served,
         lhs_field_valid: &lhs_valid,
     };
+    let opts = CompileOptions {
+        catalog: &catalog,
+        append_output,
+        source_not_served: &source_not_served,
+    };
     let mut collector = Collector::default();
     let mut results = Vec::new();
     let mut last: Option<CompiledRules> = None;
     let mut failed = false;
-    for src in sources {
-        let mut res = LoadResult::new(&src.name, &src.content);
-        let mut compiled = None;
-        if collector.read(&env, &mut res) {
-            let opts = CompileOptions {
-                catalog: &catalog,
-                append_output,
-                source_not_served: &source_not_served,
+    std::thread::scope(|scope| {
+        // Each file's result and compiled rules, in file order (some still compiling).
+        let mut outcomes = Vec::new();
+        for (i, src) in sources.iter().enumerate() {
+            let mut res = LoadResult::new(&src.name, &src.content);
+            let read = collector.read(&env, &mut res);
+            if read && parallel && i + 1 < sources.len() {
+                let (snapshot, opts) = (collector.clone(), &opts);
+                outcomes.push(FileOutcome::Compiling(scope.spawn(move || {
+                    let compiled = compile(&snapshot, opts, &mut res);
+                    (res, compiled)
+                })));
+                continue;
+            }
+            let compiled = if read {
+                compile(&collector, &opts, &mut res)
+            } else {
+                None
             };
-            compiled = compile(&collector, &opts, &mut res);
-        }
-        on_file(&res);
-        let ok = res.successful();
-        results.push(res);
-        if ok {
-            last = compiled;
-        } else {
-            failed = true;
-            if !keep_going {
+            let ok = res.successful();
+            outcomes.push(FileOutcome::Done(Box::new((res, compiled))));
+            if !ok && !keep_going {
                 break;
             }
         }
-    }
+        for outcome in outcomes {
+            let (res, compiled) = match outcome {
+                FileOutcome::Done(done) => *done,
+                FileOutcome::Compiling(handle) => match handle.join() {
+                    Ok(done) => done,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+            };
+            on_file(&res);
+            let ok = res.successful();
+            results.push(res);
+            if ok {
+                last = compiled;
+            } else {
+                failed = true;
+                if !keep_going {
+                    break;
+                }
+            }
+        }
+    });
     let loaded = if failed {
         None
     } else {
@@ -177,6 +221,13 @@ pub fn load_rules(
         })
     };
     (loaded, results)
+}
+
+/// A file's load result and compiled rules, or the helper thread compiling them.
+enum FileOutcome<'s> {
+    /// Boxed: a finished file's outcome is much larger than a join handle.
+    Done(Box<(LoadResult, Option<CompiledRules>)>),
+    Compiling(std::thread::ScopedJoinHandle<'s, (LoadResult, Option<CompiledRules>)>),
 }
 
 /// Loads `prior` files (ignoring their problems) and then `src`, leaving out the
