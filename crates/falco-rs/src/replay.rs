@@ -58,7 +58,12 @@ pub fn read_maybe_gzip(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Opens a file for reading line by line, transparently decompressing gzip (streamed: the
 /// file is never held in memory as a whole).
 pub fn open_maybe_gzip(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
-    let mut reader = BufReader::with_capacity(1 << 18, std::fs::File::open(path)?);
+    reader_maybe_gzip(std::fs::File::open(path)?)
+}
+
+/// [`open_maybe_gzip`] on an open file (read from its current position).
+fn reader_maybe_gzip(file: std::fs::File) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let mut reader = BufReader::with_capacity(1 << 18, file);
     if reader.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(BufReader::with_capacity(
             1 << 18,
@@ -693,7 +698,8 @@ impl ChunkReader {
         let mut magic = [0u8; 2];
         let n = file.read_at(&mut magic, 0)?;
         if n == 2 && magic == [0x1f, 0x8b] {
-            let reader = open_maybe_gzip(&path)?;
+            // read_at left the file position at the start.
+            let reader = reader_maybe_gzip(file)?;
             return Ok(Current::Stream(reader, std::sync::Arc::new(path), false));
         }
         let size = file.metadata()?.len();
