@@ -653,13 +653,16 @@ fn webserver_serves_health_versions_and_metrics_matching_the_run() {
     let v = http(&admin, "GET", "/versions", &[], "");
     let versions: serde_json::Value = serde_json::from_str(&v.body).expect("versions json");
     assert_eq!(versions["engine_version"], "0.62.0");
-    // The engine evaluates asynchronously: poll until the counters settle.
+    // The engine evaluates and the outputs write asynchronously: poll until the counters
+    // settle (the retry's batch may still be queued when the first one has been
+    // evaluated, and its alerts still on their way to stdout).
     let deadline = Instant::now() + Duration::from_secs(10);
     let metrics = loop {
         let m = parse_prometheus(&http(&admin, "GET", "/metrics", &[], "").body);
-        if m.get("falco_rs_events_evaluated_total{source=\"k8s_audit\"}") == Some(&3.0)
-            || Instant::now() > deadline
-        {
+        let settled = m.get("falco_rs_events_evaluated_total{source=\"k8s_audit\"}") == Some(&3.0)
+            && m.get("falco_rs_events_duplicate_total{source=\"k8s_audit\"}") == Some(&1.0)
+            && m.get("falco_rs_output_alerts_total{output=\"stdout\"}") == Some(&3.0);
+        if settled || Instant::now() > deadline {
             break m;
         }
         std::thread::sleep(Duration::from_millis(50));
