@@ -681,23 +681,28 @@ impl<'i> Parser<'i> {
         // Fast path: up to the closing quote without escapes nor control characters.
         let p = scan_plain(b, self.pos);
         match b.get(p)? {
-            b'"' => {
-                let text = b.get(self.pos..p)?;
-                let i = self.nodes.len();
-                self.nodes.push(Node {
-                    kind: Kind::Str,
-                    esc: false,
-                    hash: if key { key_hash(text) } else { 0 },
-                    start: start as u32,
-                    end: (start + text.len()) as u32,
-                    next: i as u32 + 1,
-                });
-                self.pos = p + 1;
-                Some(i)
-            }
+            b'"' => self.verbatim_string(start, p, key, false),
             b'\\' => self.escaped_string(start, p, key),
             _ => None,
         }
+    }
+
+    /// Pushes the node of a string whose compact text is the input from `pos` to the
+    /// closing quote at `p` (at output position `start`), and moves past the quote.
+    #[inline]
+    fn verbatim_string(&mut self, start: usize, p: usize, key: bool, esc: bool) -> R<usize> {
+        let text = self.input.get(self.pos..p)?;
+        let i = self.nodes.len();
+        self.nodes.push(Node {
+            kind: Kind::Str,
+            esc,
+            hash: if key { key_hash(text) } else { 0 },
+            start: start as u32,
+            end: (start + text.len()) as u32,
+            next: i as u32 + 1,
+        });
+        self.pos = p + 1;
+        Some(i)
     }
 
     /// A string with escapes at output position `start`, whose first escape is at input
@@ -709,20 +714,7 @@ impl<'i> Parser<'i> {
         let b = self.input;
         loop {
             match b.get(p)? {
-                b'"' => {
-                    let text = b.get(self.pos..p)?;
-                    let i = self.nodes.len();
-                    self.nodes.push(Node {
-                        kind: Kind::Str,
-                        esc: true,
-                        hash: if key { key_hash(text) } else { 0 },
-                        start: start as u32,
-                        end: (start + text.len()) as u32,
-                        next: i as u32 + 1,
-                    });
-                    self.pos = p + 1;
-                    return Some(i);
-                }
+                b'"' => return self.verbatim_string(start, p, key, true),
                 b'\\' => {
                     let len = canonical_escape(b.get(p + 1..)?);
                     if len == 0 {
