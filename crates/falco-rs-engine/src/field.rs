@@ -88,4 +88,12 @@ pub trait EventView {
     /// (absent, extraction error, or zero values), in which case every comparison on it
     /// is false and the caller drops anything appended.
     fn extract<'a>(&'a self, field: &FieldMeta, out: &mut Vec<Cow<'a, str>>) -> bool;
+
+    /// The value of `field` in JSON `output_fields` when libsinsp gives it a JSON type
+    /// other than its text (`extract_as_js`, or `rawval_to_json` of a numeric or boolean
+    /// field: `evt.num` a number, event times integer nanoseconds); `None`: the text, or
+    /// `null` when not extracted.
+    fn output_value(&self, _field: &FieldMeta) -> Option<crate::OutputValue> {
+        None
+    }
 }

@@ -16,6 +16,12 @@ pub enum OutputValue {
     Str(String),
     /// A list of strings.
     List(Vec<String>),
+    /// A signed integer (libsinsp's `Int64` values: event times in nanoseconds).
+    Int(i64),
+    /// An unsigned integer (`evt.num`).
+    UInt(u64),
+    /// A boolean (`evt.is_async`).
+    Bool(bool),
 }
 
 #[derive(Debug)]
@@ -94,15 +100,19 @@ impl OutputFormat {
             if out.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            let is_list = metas.get(*slot as usize).is_some_and(|m| m.is_list);
-            let value = match cache.get(*slot, event) {
-                None => OutputValue::Null,
-                Some(vals) if is_list => {
-                    OutputValue::List(vals.iter().map(|v| v.to_string()).collect())
-                }
-                Some(vals) => {
-                    OutputValue::Str(vals.first().map(|v| v.to_string()).unwrap_or_default())
-                }
+            let meta = metas.get(*slot as usize);
+            let is_list = meta.is_some_and(|m| m.is_list);
+            let value = match meta.and_then(|m| event.output_value(m)) {
+                Some(typed) => typed,
+                None => match cache.get(*slot, event) {
+                    None => OutputValue::Null,
+                    Some(vals) if is_list => {
+                        OutputValue::List(vals.iter().map(|v| v.to_string()).collect())
+                    }
+                    Some(vals) => {
+                        OutputValue::Str(vals.first().map(|v| v.to_string()).unwrap_or_default())
+                    }
+                },
             };
             out.push((name.clone(), value));
         }

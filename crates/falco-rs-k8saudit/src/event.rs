@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use falco_rs_engine::{EventView, FieldMeta};
+use falco_rs_engine::{EventView, FieldMeta, OutputValue};
 
 use crate::catalog::{self, Evt, Kind};
 use crate::extract::extract_ka;
@@ -229,6 +229,31 @@ impl EventView for AuditEvent {
             kind => self.extract_json(kind, key, out),
         };
         ok && out.len() > before
+    }
+
+    fn output_value(&self, field: &FieldMeta) -> Option<OutputValue> {
+        let Kind::Evt(e) = catalog::def(field.id)?.kind else {
+            return None;
+        };
+        const NS: u64 = 1_000_000_000;
+        // libsinsp `sinsp_filter_check_gen_event::extract_as_js`: times as Int64; then
+        // `rawval_to_json`: evt.num (PT_UINT64, PF_DEC) a number, evt.is_async a bool.
+        let ts = self.time_ns;
+        let int = |v: u64| OutputValue::Int(v as i64);
+        Some(match e {
+            Evt::Num => OutputValue::UInt(self.num),
+            Evt::Time | Evt::TimeS | Evt::TimeIso8601 | Evt::Datetime | Evt::DatetimeS => int(ts),
+            Evt::Rawtime => int(ts),
+            Evt::RawtimeS => int(ts / NS),
+            Evt::RawtimeNs => int(ts % NS),
+            Evt::Reltime => int(self.reltime()),
+            Evt::ReltimeS => int(self.reltime() / NS),
+            Evt::ReltimeNs => int(self.reltime() % NS),
+            Evt::IsAsync => OutputValue::Bool(false),
+            Evt::PluginName | Evt::PluginInfo | Evt::Source | Evt::AsyncType | Evt::Hostname => {
+                return None
+            }
+        })
     }
 }
 

@@ -141,6 +141,14 @@ impl AlertFormat {
                     Some(OutputValue::Null) => out.push_str("null"),
                     Some(OutputValue::Str(s)) => push_json_str(out, s),
                     Some(OutputValue::List(l)) => push_json_str_array(out, l),
+                    // Writing into a String cannot fail.
+                    Some(OutputValue::Int(n)) => {
+                        let _ = write!(out, "{n}");
+                    }
+                    Some(OutputValue::UInt(n)) => {
+                        let _ = write!(out, "{n}");
+                    }
+                    Some(OutputValue::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
                 }
             }
             out.push('}');
@@ -183,6 +191,9 @@ impl AlertFormat {
                     OutputValue::Null => Value::Null,
                     OutputValue::Str(s) => Value::String(s.clone()),
                     OutputValue::List(l) => l.iter().cloned().map(Value::String).collect(),
+                    OutputValue::Int(n) => Value::from(*n),
+                    OutputValue::UInt(n) => Value::from(*n),
+                    OutputValue::Bool(b) => Value::Bool(*b),
                 };
                 fields.entry(k.clone()).or_insert(jv);
             }
@@ -315,6 +326,16 @@ mod tests {
                             OutputValue::Str("second".to_string()),
                         ),
                         ("a\"key".to_string(), OutputValue::List(vec![])),
+                        (
+                            "evt.num".to_string(),
+                            OutputValue::UInt(u64::MAX - ti as u64),
+                        ),
+                        (
+                            "evt.rawtime".to_string(),
+                            OutputValue::Int(i64::MIN + ti as i64),
+                        ),
+                        ("evt.reltime".to_string(), OutputValue::Int(-(ti as i64))),
+                        ("evt.is_async".to_string(), OutputValue::Bool(ti % 2 == 1)),
                     ],
                 };
                 assert_eq!(

@@ -192,9 +192,8 @@ fn summary_lists_severities_and_rules_in_order() {
 /// Falco's JSON `output_fields` carry typed values for non-string fields: the event-time
 /// fields are integer nanoseconds, `evt.num`/`evt.rawtime` numbers, `evt.is_async` a
 /// boolean (libsinsp `rawval_to_json`, `sinsp_filter_check_gen_event::extract_as_js`).
-/// falco-rs renders them as strings.
+/// falco-rs renders them the same way.
 #[test]
-#[ignore = "known bug: typed output_fields for evt.* fields (falco-rs-engine OutputValue has no number/bool)"]
 fn json_output_fields_of_generic_fields_are_typed() {
     let dir = Scratch::new("typed");
     let rules = dir.write(
