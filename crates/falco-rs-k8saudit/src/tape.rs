@@ -418,25 +418,68 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// Writes `c` escaped as serde_json does.
-fn push_escaped(out: &mut String, c: char) {
-    match c {
-        '"' => out.push_str("\\\""),
-        '\\' => out.push_str("\\\\"),
-        '\u{8}' => out.push_str("\\b"),
-        '\u{c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
+/// How serde_json writes `c` inside a string when it escapes it (the escape, written
+/// into `buf`); `None` when it writes `c` as itself.
+fn serde_escape(c: char, buf: &mut [u8; 6]) -> Option<&[u8]> {
+    let letter = match c {
+        '"' => b'"',
+        '\\' => b'\\',
+        '\u{8}' => b'b',
+        '\u{c}' => b'f',
+        '\n' => b'n',
+        '\r' => b'r',
+        '\t' => b't',
         c if (c as u32) < 0x20 => {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             let b = c as u8;
-            out.push_str("\\u00");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
+            *buf = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ];
+            return Some(&buf[..]);
         }
-        c => out.push(c),
+        _ => return None,
+    };
+    buf[0] = b'\\';
+    buf[1] = letter;
+    Some(&buf[..2])
+}
+
+/// Writes `c` escaped as serde_json does.
+fn push_escaped(out: &mut String, c: char) {
+    let mut buf = [0u8; 6];
+    match serde_escape(c, &mut buf) {
+        // Escapes are ASCII.
+        Some(escape) => out.extend(escape.iter().map(|&b| char::from(b))),
+        None => out.push(c),
     }
+}
+
+/// The character a one-letter JSON escape (`\"`, `\n`, ...: the letter `e`) stands for.
+fn simple_escape(e: u8) -> Option<char> {
+    Some(match e {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
+/// The value of four hex digits (either case), as a `\u` escape holds.
+fn hex_value(h: &[u8]) -> Option<u32> {
+    if h.len() != 4 || !h.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
 }
 
 /// Index of the first `"`, `\\` or control character of `b` at or after `p` (`b.len()`
@@ -710,25 +753,23 @@ impl<'i> Parser<'i> {
     /// `\u00xx` for other control characters) stay verbatim input; from the first other
     /// one (`\/`, `\u0041`, upper-case hex, ...) the rest of the string is rewritten.
     #[cold]
-    fn escaped_string(&mut self, start: usize, mut p: usize, key: bool) -> R<usize> {
+    fn escaped_string(&mut self, start: usize, first: usize, key: bool) -> R<usize> {
         let b = self.input;
+        let mut p = first;
         loop {
             match b.get(p)? {
                 b'"' => return self.verbatim_string(start, p, key, true),
-                b'\\' => {
-                    let len = canonical_escape(b.get(p + 1..)?);
-                    if len == 0 {
-                        break;
-                    }
-                    p = scan_plain(b, p + 1 + len);
-                }
+                b'\\' => match canonical_escape(b.get(p + 1..)?) {
+                    Some(len) => p = scan_plain(b, p + 1 + len),
+                    None => break,
+                },
                 _ => return None,
             }
         }
         let i = self.push(Kind::Str, start);
         // From here the output diverges from the input.
-        // A backslash before `p` is a verbatim escape.
-        let before = b.get(self.pos..p)?.contains(&b'\\');
+        // Escapes were kept verbatim before `p` if it is not the first one.
+        let before = p != first;
         self.pos = p;
         self.sync();
         let esc = self.escaped_rest()? || before;
@@ -764,14 +805,6 @@ impl<'i> Parser<'i> {
                     let e = *b.get(self.pos + 1)?;
                     self.pos += 2;
                     let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
                         b'u' => {
                             let hi = self.hex4()?;
                             if (0xD800..0xDC00).contains(&hi) {
@@ -788,7 +821,7 @@ impl<'i> Parser<'i> {
                                 char::from_u32(hi)?
                             }
                         }
-                        _ => return None,
+                        e => simple_escape(e)?,
                     };
                     let before = self.out.len();
                     push_escaped(&mut self.out, ch);
@@ -807,13 +840,9 @@ impl<'i> Parser<'i> {
     }
 
     fn hex4(&mut self) -> R<u32> {
-        let h = self.input.get(self.pos..self.pos + 4)?;
-        let s = std::str::from_utf8(h).ok()?;
-        if !s.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return None;
-        }
+        let v = hex_value(self.input.get(self.pos..self.pos + 4)?)?;
         self.pos += 4;
-        u32::from_str_radix(s, 16).ok()
+        Some(v)
     }
 
     fn array(&mut self, depth: usize) -> R<()> {
@@ -928,31 +957,18 @@ impl<'i> Parser<'i> {
     }
 }
 
-/// Length of the escape after a backslash in `rest` when serde_json writes that
-/// character with exactly this escape (`"`, `\\`, `b`, `f`, `n`, `r`, `t`, or `u00xx` in
-/// lower-case hex for the other control characters); 0 otherwise.
-fn canonical_escape(rest: &[u8]) -> usize {
-    match rest.first() {
-        Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => 1,
-        Some(b'u') => match rest.get(1..5) {
-            Some([b'0', b'0', hi @ (b'0' | b'1'), lo]) => {
-                let lo = match lo {
-                    b'0'..=b'9' => lo - b'0',
-                    b'a'..=b'f' => lo - b'a' + 10,
-                    _ => return 0,
-                };
-                let c = (hi - b'0') << 4 | lo;
-                // These have short forms.
-                if matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
-                    0
-                } else {
-                    5
-                }
-            }
-            _ => 0,
-        },
-        _ => 0,
-    }
+/// Length of the escape after a backslash in `rest` when serde_json writes the
+/// character it stands for with exactly this escape (`\"`, `\n`, lower-case `\u001f`,
+/// ...); `None` for any other escape (`\/`, `\u0041`, `\u0008` for `\b`, upper-case
+/// hex, surrogates) or an invalid one.
+fn canonical_escape(rest: &[u8]) -> Option<usize> {
+    let (c, len) = match *rest.first()? {
+        b'u' => (char::from_u32(hex_value(rest.get(1..5)?)?)?, 5),
+        e => (simple_escape(e)?, 1),
+    };
+    let mut buf = [0u8; 6];
+    let escape = serde_escape(c, &mut buf)?;
+    (escape.get(1..) == rest.get(..len)).then_some(len)
 }
 
 /// A 16-bit hash of an object key's text (its length and first, middle and last
