@@ -181,7 +181,6 @@ impl AuditEvent {
     }
 
     fn extract_evt<'a>(&'a self, e: Evt, out: &mut Vec<Cow<'a, str>>) -> bool {
-        const NS: u64 = 1_000_000_000;
         let ts = self.time_ns;
         let v: Cow<'a, str> = match e {
             Evt::Num => Cow::Owned(self.num.to_string()),
@@ -235,7 +234,6 @@ impl EventView for AuditEvent {
         let Kind::Evt(e) = catalog::def(field.id)?.kind else {
             return None;
         };
-        const NS: u64 = 1_000_000_000;
         // libsinsp `sinsp_filter_check_gen_event::extract_as_js`: times as Int64; then
         // `rawval_to_json`: evt.num (PT_UINT64, PF_DEC) a number, evt.is_async a bool.
         let ts = self.time_ns;
@@ -285,6 +283,9 @@ fn decimal(mut n: u64) -> ([u8; 20], u8) {
     }
     (out, (out.len() - i) as u8)
 }
+
+/// Nanoseconds per second.
+const NS: u64 = 1_000_000_000;
 
 static HOSTNAME: OnceLock<String> = OnceLock::new();
 
