@@ -1,6 +1,7 @@
 //! Compiled checks: a left-hand value expression, an operator and a precompiled
 //! right-hand side, plus the naive semantics the reference evaluator uses.
 
+use crate::bytes::same_bytes;
 use crate::cache::FieldCache;
 use crate::field::{EventView, FieldType};
 use crate::glob::fnmatch;
@@ -166,7 +167,7 @@ impl ValueSet {
     #[inline]
     pub fn contains(&self, v: &str) -> bool {
         match self {
-            ValueSet::Small(items) => items.iter().any(|i| &**i == v),
+            ValueSet::Small(items) => items.iter().any(|i| same_bytes(i.as_bytes(), v.as_bytes())),
             ValueSet::Hashed(set) => set.contains(v),
             ValueSet::Num(nums) => v.parse::<u64>().is_ok_and(|x| nums.contains(&x)),
         }

@@ -8,6 +8,7 @@
 //! field is extracted at most once per event. [`Program::eval_reference`] is a
 //! tree-walking evaluator with naive semantics kept to cross-check the VM.
 
+pub mod bytes;
 mod cache;
 mod check;
 mod compile;

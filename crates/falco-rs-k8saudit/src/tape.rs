@@ -14,6 +14,7 @@
 //! deep nesting) and invalid inputs go through `serde_json` first, whose output is then
 //! taped. Invalid JSON is reported with serde_json's message.
 
+use falco_rs_engine::bytes::same_bytes;
 use std::borrow::Cow;
 
 /// Deepest nesting the fast parser handles itself (serde_json's own limit is 128).
@@ -360,33 +361,6 @@ fn key_eq(k: V<'_>, key: &str) -> bool {
         unescape(s) == key
     } else {
         same_bytes(s.as_bytes(), key.as_bytes())
-    }
-}
-
-/// `a == b`, inline for the short keys of audit events (up to 16 bytes: two overlapping
-/// word compares instead of a call to `memcmp`).
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
-    let half = |s: &[u8], at: usize| {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(&s[at..at + 4]);
-        u32::from_le_bytes(w)
-    };
-    match n {
-        0 => true,
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        _ => a == b,
     }
 }
 
@@ -968,7 +942,7 @@ fn canonical_escape(rest: &[u8]) -> Option<usize> {
     };
     let mut buf = [0u8; 6];
     let escape = serde_escape(c, &mut buf)?;
-    (escape.get(1..) == rest.get(..len)).then_some(len)
+    same_bytes(escape.get(1..)?, rest.get(..len)?).then_some(len)
 }
 
 /// A 16-bit hash of an object key's text (its length and first, middle and last
@@ -1207,22 +1181,6 @@ mod tests {
                 assert!(d.root().get("absent").is_none());
                 assert!(d.root().get("esc").is_none());
             }
-        }
-    }
-
-    /// `same_bytes` agrees with `==` on every pair of short strings that differ in one
-    /// byte at any position, and on equal ones.
-    #[test]
-    fn same_bytes_is_equality() {
-        for n in 0..40usize {
-            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-            assert!(same_bytes(&a, &a.clone()), "{n}");
-            for i in 0..n {
-                let mut b = a.clone();
-                b[i] ^= 0x20;
-                assert!(!same_bytes(&a, &b), "{n} {i}");
-            }
-            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
         }
     }
 }
