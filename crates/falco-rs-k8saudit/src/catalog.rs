@@ -836,6 +836,13 @@ impl K8sAuditCatalog {
         K8sAuditCatalog
     }
 
+    /// Whether any of `fields` (a program's) reads the event's sequence number
+    /// (`evt.num`): only then must events be numbered before they are evaluated.
+    #[must_use]
+    pub fn uses_event_number(fields: &[FieldMeta]) -> bool {
+        fields.iter().any(|f| f.name == "evt.num")
+    }
+
     /// Descriptions of every field, in field-id order, for `--list`.
     #[must_use]
     pub fn field_docs() -> &'static [FieldDoc] {

@@ -361,6 +361,15 @@ impl<'a> Detector<'a> {
         self.tuple_fields.is_some()
     }
 
+    /// Whether evaluating an event depends on its place in the replay: a condition or
+    /// output reads `evt.num`, or `-M` stops at a time after the first event. Otherwise a
+    /// parallel replay evaluates events as soon as they are parsed and counts them in
+    /// order afterwards.
+    pub fn numbers_before_evaluation(&self) -> bool {
+        self.numbering.max_ns.is_some()
+            || K8sAuditCatalog::uses_event_number(self.evaluator.program.fields())
+    }
+
     /// Assigns the next `evt.num` to `ev`. `Break` when `-M` says to stop (the event is
     /// then not to be evaluated).
     pub fn number(&mut self, ev: &mut AuditEvent) -> ControlFlow<()> {

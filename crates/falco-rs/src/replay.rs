@@ -316,12 +316,16 @@ impl Drop for AbortOnPanic<'_> {
 }
 
 /// Parses, numbers and evaluates one chunk on a worker thread (`None` after an abort).
+/// With `in_order`, the events are numbered by the ledger (in chunk order) before they
+/// are evaluated; otherwise the numbers are left to the emitter.
+#[allow(clippy::too_many_arguments)]
 fn work_chunk(
     chunk: Chunk,
     pool: &BufferPool,
     opts: &ParseOptions,
     legacy: bool,
     ledger: &Ledger,
+    in_order: bool,
     evaluator: &mut Evaluator<'_>,
 ) -> Option<ChunkResult> {
     let mut res = ChunkResult {
@@ -380,8 +384,20 @@ fn work_chunk(
     let line_total = lines.len() as u64;
     drop(lines);
     pool.put(chunk.block);
-    let times: Vec<u64> = events.iter().map(AuditEvent::time_ns).collect();
-    let numbered = ledger.number(chunk.seq, &times, stop_after)?;
+    let numbered = if in_order {
+        let times: Vec<u64> = events.iter().map(AuditEvent::time_ns).collect();
+        ledger.number(chunk.seq, &times, stop_after)?
+    } else {
+        // Nothing evaluated reads the numbers: no wait for the earlier chunks, whose
+        // events the emitter counts in order. (In legacy mode `events` already ends
+        // before the malformed line.)
+        Numbered {
+            base: 0,
+            count: events.len(),
+            first_ts: events.first().map(AuditEvent::time_ns),
+            stop: stop_after.is_some(),
+        }
+    };
     res.events = numbered.count as u64;
     res.first_ts = numbered.first_ts;
     res.stop = numbered.stop;
@@ -401,7 +417,9 @@ fn work_chunk(
         numbered.count
     };
     for (k, ev) in events.iter_mut().take(evaluate).enumerate() {
-        ev.set_num(numbered.base + k as u64 + 1);
+        if in_order {
+            ev.set_num(numbered.base + k as u64 + 1);
+        }
         evaluator.evaluate(ev, |ri, line| res.alerts.push((ri, line)));
     }
     Some(res)
@@ -409,7 +427,8 @@ fn work_chunk(
 
 /// [`replay`] with `jobs` worker threads. Each worker takes the next chunk of lines from
 /// the shared reader (so the text is hot in its cache when parsed), parses it, takes its
-/// event numbers from a ledger in chunk order and evaluates it; then it reports errors,
+/// event numbers from a ledger in chunk order when the rules read `evt.num` or `-M` is
+/// set (otherwise without waiting for earlier chunks) and evaluates it; then it reports errors,
 /// counts and emits alerts of every chunk ready in input order (so no thread is woken to
 /// emit). The output is identical to the single-threaded replay's.
 pub fn replay_parallel(
@@ -421,6 +440,7 @@ pub fn replay_parallel(
     detector: &mut Detector<'_>,
 ) -> std::io::Result<()> {
     let jobs = effective_jobs(jobs).max(1);
+    let in_order = detector.numbers_before_evaluation();
     let ledger = Ledger {
         state: std::sync::Mutex::new(LedgerState {
             next: 0,
@@ -461,7 +481,8 @@ pub fn replay_parallel(
                     let next = work.and_then(|w| w.map(|w| w.into_chunk(pool)).transpose());
                     let res = match next {
                         Ok(Some(chunk)) => {
-                            match work_chunk(chunk, pool, opts, legacy, ledger, evaluator) {
+                            match work_chunk(chunk, pool, opts, legacy, ledger, in_order, evaluator)
+                            {
                                 Some(res) => Ok(res),
                                 None => return,
                             }
