@@ -3,6 +3,7 @@
 # rates on it (one thread), then replays it with the falco-rs binary and the Falco 0.31.1
 # ruleset to a JSON alert file with -j 1 and -j 2, and prints events/s, peak RSS and the
 # ratios the performance issue targets. Alerts of -j 1 and -j 2 must be identical.
+# ROUNDS (default 5) sets how many runs of each are timed.
 # Usage: benches/replay-bench.sh [events=200000] [mix=realistic|alert-heavy]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,29 +19,35 @@ target/release/parse-only "$work/events.jsonl" | tee "$work/parse"
 serde=$(awk '/^serde_json_value/ {print $6}' "$work/parse")
 sonic=$(awk '/^sonic_rs_value/ {print $6}' "$work/parse")
 ours=$(awk '/^parse_payload/ {print $6}' "$work/parse")
-declare -A rate
-for j in 1 2; do
-  best=""
-  for _ in 1 2 3; do
+# -j 1 and -j 2 runs alternate, so that a drift of the VM's speed during the runs moves
+# both alike instead of biasing their ratio; best and median of ROUNDS runs each.
+ROUNDS=${ROUNDS:-5}
+for _ in $(seq "$ROUNDS"); do
+  for j in 1 2; do
+    rm -f "$work/alerts-$j.json"
     t0=$EPOCHREALTIME
     /usr/bin/time -f "%M" -o "$work/time" target/release/falco-rs "${RULES[@]}" \
       -o "plugins[0].open_params=$work/events.jsonl" -o json_output=true \
       -o stdout_output.enabled=false -o file_output.enabled=true \
       -o "file_output.filename=$work/alerts-$j.json" -j "$j" > /dev/null 2> "$work/stderr"
     t1=$EPOCHREALTIME
-    secs=$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")
-    read -r rss < "$work/time"
-    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; bestrss=$rss; fi
-    rm -f "$work/alerts-$j.json.prev"; mv "$work/alerts-$j.json" "$work/alerts-$j.json.prev"
+    echo "$j $(awk "BEGIN{printf \"%.4f\", $t1 - $t0}") $(cat "$work/time")" >> "$work/runs"
   done
-  mv "$work/alerts-$j.json.prev" "$work/alerts-$j.json"
-  rate[$j]=$(awk "BEGIN{printf \"%.0f\", $N / $best}")
-  echo "falco-rs -j $j: $best s, ${rate[$j]} ev/s, peak RSS $((bestrss / 1024)) MB, $(wc -l < "$work/alerts-$j.json") alerts"
+done
+declare -A best median
+for j in 1 2; do
+  read -r best[$j] median[$j] < <(awk -v j="$j" '$1 == j {print $2}' "$work/runs" | sort -n |
+    awk '{t[NR] = $1} END {printf "%s %s\n", t[1], (NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2)}')
+  rss=$(awk -v j="$j" '$1 == j && $3 > m {m = $3} END {printf "%d", m / 1024}' "$work/runs")
+  echo "falco-rs -j $j: best $(awk "BEGIN{printf \"%.4f s, %.0f ev/s\", ${best[$j]}, $N / ${best[$j]}}")," \
+    "median $(awk "BEGIN{printf \"%.4f s, %.0f ev/s\", ${median[$j]}, $N / ${median[$j]}}")" \
+    "($ROUNDS runs), peak RSS $rss MB, $(wc -l < "$work/alerts-$j.json") alerts"
 done
 cmp -s "$work/alerts-1.json" "$work/alerts-2.json" && echo "alerts -j 1 = -j 2: identical" || echo "alerts -j 1 and -j 2 DIFFER"
-awk -v r1="${rate[1]}" -v r2="${rate[2]}" -v s="$serde" -v k="$sonic" -v o="$ours" 'BEGIN {
-  printf "ratio whole binary -j 1 / sonic-rs DOM parse-only:     %.2f (target >= 0.50)\n", r1 / k
-  printf "ratio whole binary -j 1 / serde_json::Value parse-only: %.2f\n", r1 / s
-  printf "ratio whole binary -j 1 / parse_payload parse-only:   %.2f\n", r1 / o
-  printf "ratio -j 2 / -j 1: %.2f (target >= 1.80; needs 2 idle cores)\n", r2 / r1
+awk -v b1="${best[1]}" -v b2="${best[2]}" -v m1="${median[1]}" -v m2="${median[2]}" -v n="$N" \
+    -v s="$serde" -v k="$sonic" -v o="$ours" 'BEGIN {
+  printf "ratio whole binary -j 1 / sonic-rs DOM parse-only:     %.2f best, %.2f median (target >= 0.50)\n", n / b1 / k, n / m1 / k
+  printf "ratio whole binary -j 1 / serde_json::Value parse-only: %.2f best\n", n / b1 / s
+  printf "ratio whole binary -j 1 / parse_payload parse-only:   %.2f best\n", n / b1 / o
+  printf "ratio -j 2 / -j 1: %.2f best, %.2f median (target >= 1.80; needs 2 idle cores)\n", b1 / b2, m1 / m2
 }'
