@@ -1,4 +1,4 @@
-//! Byte-string helpers shared by the evaluator and the event parser.
+//! Byte-string helpers shared by the evaluator, the event parser and the renderings.
 
 /// `a == b`, inline for the short strings of audit events (up to 16 bytes: two
 /// overlapping word compares instead of a call to `memcmp`, which dominates the cost of
@@ -28,6 +28,35 @@ pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// The decimal digits of `n`, right-aligned, and their count (a u64 has at most 20):
+/// two digits per division.
+pub fn decimal(mut n: u64) -> ([u8; 20], u8) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut out = [0u8; 20];
+    let mut i = out.len();
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        out[i] = PAIRS[d];
+        out[i + 1] = PAIRS[d + 1];
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        i -= 2;
+        out[i] = PAIRS[d];
+        out[i + 1] = PAIRS[d + 1];
+    } else {
+        i -= 1;
+        out[i] = b'0' + n as u8;
+    }
+    (out, (out.len() - i) as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +74,29 @@ mod tests {
                 assert!(!same_bytes(&a, &b), "{n} {i}");
             }
             assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
+
+    /// The digits are `to_string`'s, around every power of ten and at the extremes.
+    #[test]
+    fn decimal_matches_to_string() {
+        let mut values = vec![
+            0u64,
+            1,
+            9,
+            u64::MAX,
+            u64::MAX - 1,
+            1_714_557_600_123_456_789,
+        ];
+        let mut p = 1u64;
+        while let Some(next) = p.checked_mul(10) {
+            values.extend([p - 1, p, p + 1, next - 1]);
+            p = next;
+        }
+        for v in values {
+            let (digits, len) = decimal(v);
+            let text = &digits[digits.len() - usize::from(len)..];
+            assert_eq!(std::str::from_utf8(text), Ok(v.to_string().as_str()), "{v}");
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod bytes;
 mod cache;
 mod check;
 mod compile;
+pub mod evttime;
 mod explain;
 mod field;
 mod format;

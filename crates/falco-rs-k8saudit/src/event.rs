@@ -3,11 +3,12 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use falco_rs_engine::bytes::decimal;
+use falco_rs_engine::evttime;
 use falco_rs_engine::{EventView, FieldMeta, OutputValue};
 
 use crate::catalog::{self, Evt, Kind};
 use crate::extract::extract_ka;
-use crate::gotime;
 use crate::jsontext::{get1, go_indent, jt, pointer};
 use crate::tape::{Doc, Kind as J, V};
 use crate::SOURCE_NAME;
@@ -184,11 +185,11 @@ impl AuditEvent {
         let ts = self.time_ns;
         let v: Cow<'a, str> = match e {
             Evt::Num => Cow::Owned(self.num.to_string()),
-            Evt::Time => Cow::Owned(gotime::format_local(ts, false, true)),
-            Evt::TimeS => Cow::Owned(gotime::format_local(ts, false, false)),
-            Evt::TimeIso8601 => Cow::Owned(gotime::format_iso8601(ts)),
-            Evt::Datetime => Cow::Owned(gotime::format_local(ts, true, true)),
-            Evt::DatetimeS => Cow::Owned(gotime::format_local(ts, true, false)),
+            Evt::Time => Cow::Owned(local(ts, false, true)),
+            Evt::TimeS => Cow::Owned(local(ts, false, false)),
+            Evt::TimeIso8601 => Cow::Owned(text(|s| evttime::push_iso8601(s, ts))),
+            Evt::Datetime => Cow::Owned(local(ts, true, true)),
+            Evt::DatetimeS => Cow::Owned(local(ts, true, false)),
             Evt::Rawtime => Cow::Borrowed(self.rawtime()),
             Evt::RawtimeS => Cow::Owned((ts / NS).to_string()),
             // libsinsp prints these with "%09" (PF_10_PADDED_DEC).
@@ -255,35 +256,6 @@ impl EventView for AuditEvent {
     }
 }
 
-/// The decimal digits of `n`, right-aligned, and their count (a u64 has at most 20):
-/// two digits per division.
-fn decimal(mut n: u64) -> ([u8; 20], u8) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    let mut out = [0u8; 20];
-    let mut i = out.len();
-    while n >= 100 {
-        let d = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        out[i] = PAIRS[d];
-        out[i + 1] = PAIRS[d + 1];
-    }
-    if n >= 10 {
-        let d = n as usize * 2;
-        i -= 2;
-        out[i] = PAIRS[d];
-        out[i + 1] = PAIRS[d + 1];
-    } else {
-        i -= 1;
-        out[i] = b'0' + n as u8;
-    }
-    (out, (out.len() - i) as u8)
-}
-
 /// Nanoseconds per second.
 const NS: u64 = 1_000_000_000;
 
@@ -313,28 +285,14 @@ fn hostname() -> &'static str {
     })
 }
 
-#[cfg(test)]
-mod decimal_tests {
-    /// The digits are `to_string`'s, around every power of ten and at the extremes.
-    #[test]
-    fn decimal_matches_to_string() {
-        let mut values = vec![
-            0u64,
-            1,
-            9,
-            u64::MAX,
-            u64::MAX - 1,
-            1_714_557_600_123_456_789,
-        ];
-        let mut p = 1u64;
-        while let Some(next) = p.checked_mul(10) {
-            values.extend([p - 1, p, p + 1, next - 1]);
-            p = next;
-        }
-        for v in values {
-            let (digits, len) = super::decimal(v);
-            let text = &digits[digits.len() - usize::from(len)..];
-            assert_eq!(std::str::from_utf8(text), Ok(v.to_string().as_str()), "{v}");
-        }
-    }
+/// The text `push` writes.
+fn text(push: impl FnOnce(&mut String)) -> String {
+    let mut s = String::with_capacity(32);
+    push(&mut s);
+    s
+}
+
+/// libsinsp `ts_to_string` of `ts` (see [`evttime::push_local`]).
+fn local(ts: u64, date: bool, ns: bool) -> String {
+    text(|s| evttime::push_local(s, ts, date, ns))
 }

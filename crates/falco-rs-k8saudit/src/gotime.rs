@@ -1,6 +1,7 @@
-//! Time handling: Go's `time.Parse(time.RFC3339Nano, …)` for `stageTimestamp`, and the
-//! libsinsp renderings behind the `evt.time*` fields.
+//! Go's `time.Parse(time.RFC3339Nano, …)` for `stageTimestamp` (the renderings of the
+//! `evt.time*` fields are `falco_rs_engine::evttime`'s).
 
+use falco_rs_engine::evttime::days_from_civil;
 use std::fmt::Write as _;
 
 /// The layout the plugin parses `stageTimestamp` with (Go's `time.RFC3339Nano`).
@@ -205,80 +206,6 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// The host's current UTC offset in seconds, truncated to whole minutes, as libsinsp's
-/// `gmt2local(0)` computes it (the offset *now*, not at the event's time).
-fn local_offset_secs() -> i64 {
-    let off = i64::from(chrono::Local::now().offset().local_minus_utc());
-    off - off % 60
-}
-
-/// libsinsp `ts_to_string`: `[YYYY-MM-DD ]HH:MM:SS[.nnnnnnnnn]` in the host's local time.
-pub(crate) fn format_local(ts: u64, date: bool, ns: bool) -> String {
-    format_with_offset(ts, local_offset_secs(), date, ns)
-}
-
-fn format_with_offset(ts: u64, offset: i64, date: bool, ns: bool) -> String {
-    let secs = i64::try_from(ts / NS_PER_SEC).unwrap_or(i64::MAX) + offset;
-    let nsec = ts % NS_PER_SEC;
-    let day_secs = secs.rem_euclid(86_400);
-    let mut out = String::with_capacity(29);
-    if date {
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        let _ = write!(out, "{y:04}-{m:02}-{d:02} ");
-    }
-    let _ = write!(
-        out,
-        "{:02}:{:02}:{:02}",
-        day_secs / 3600,
-        (day_secs % 3600) / 60,
-        day_secs % 60
-    );
-    if ns {
-        let _ = write!(out, ".{nsec:09}");
-    }
-    out
-}
-
-/// libsinsp `ts_to_iso_8601`: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000` (UTC).
-pub(crate) fn format_iso8601(ts: u64) -> String {
-    let secs = i64::try_from(ts / NS_PER_SEC).unwrap_or(i64::MAX);
-    let nsec = ts % NS_PER_SEC;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nsec:09}+0000",
-        s / 3600,
-        (s % 3600) / 60,
-        s % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,30 +293,5 @@ mod tests {
         assert!(p("é024-05-01T10:00:00Z").contains("\"\\xc3\\xa9024-05-01T10:00:00Z\""));
         assert!(p("2024-05-01T10:00:00+é:00").contains("as \"Z07:00\""));
         assert!(p("2024-05-01T24:00:00Z").ends_with("hour out of range"));
-    }
-
-    #[test]
-    fn civil_round_trip() {
-        for days in [-800_000i64, -1, 0, 1, 59, 365, 10_957, 19_844, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-    }
-
-    #[test]
-    fn formats() {
-        let ts = 1_714_557_600_123_456_789;
-        assert_eq!(format_iso8601(ts), "2024-05-01T10:00:00.123456789+0000");
-        assert_eq!(format_with_offset(ts, 0, false, true), "10:00:00.123456789");
-        assert_eq!(format_with_offset(ts, 0, false, false), "10:00:00");
-        assert_eq!(
-            format_with_offset(ts, 7200, true, true),
-            "2024-05-01 12:00:00.123456789"
-        );
-        assert_eq!(
-            format_with_offset(ts, -36_000 - 60, true, false),
-            "2024-04-30 23:59:00"
-        );
-        assert_eq!(format_iso8601(0), "1970-01-01T00:00:00.000000000+0000");
     }
 }

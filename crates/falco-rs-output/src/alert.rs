@@ -1,6 +1,6 @@
 //! Rendering one alert as Falco's text line or JSON object.
 
-use crate::time::{json_time, push_evt_time, push_evt_time_iso8601, push_json_time};
+use falco_rs_engine::evttime::{json_time, push_iso8601, push_json_time, push_local};
 use falco_rs_engine::OutputValue;
 use falco_rs_rules::model::Priority;
 use serde_json::{Map, Value};
@@ -73,9 +73,9 @@ impl AlertFormat {
 
     fn push_time(&self, out: &mut String, ns: u64) {
         if self.iso8601 {
-            push_evt_time_iso8601(out, ns);
+            push_iso8601(out, ns);
         } else {
-            push_evt_time(out, ns);
+            push_local(out, ns, false, true);
         }
     }
 

@@ -6,7 +6,6 @@
 mod alert;
 mod channel;
 mod stats;
-pub mod time;
 
 pub use alert::{Alert, AlertFormat};
 pub use channel::{

@@ -462,7 +462,7 @@ impl<'a> Detector<'a> {
                 s.suppressed,
                 rule.name,
                 s.key,
-                falco_rs_output::time::json_time(s.started_ns)
+                falco_rs_engine::evttime::json_time(s.started_ns)
             ),
             output_fields: vec![(
                 "falco_rs.suppressed".to_string(),

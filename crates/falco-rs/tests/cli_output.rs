@@ -214,3 +214,42 @@ fn json_output_fields_of_generic_fields_are_typed() {
         r#"{"evt.datetime":1714579662045023000,"evt.is_async":false,"evt.num":1,"evt.rawtime":1714579662045023000,"evt.source":"k8s_audit","evt.time":1714579662045023000,"evt.time.iso8601":1714579662045023000}"#
     );
 }
+
+/// The time that starts a text alert is `%evt.time` (Falco's prefix is `*%evt.time`), so
+/// both are libsinsp's `ts_to_string`: local time at the host's UTC offset *now*
+/// (`gmt2local(0)`), for events on either side of a daylight-saving change. In a zone
+/// with DST one of a May and a January event is in the other period than today, so a
+/// prefix at the offset of the event's own time would differ from the field for it.
+#[test]
+fn text_alert_time_is_evt_time_at_the_offset_now() {
+    let dir = Scratch::new("dst");
+    let rules = dir.write(
+        "rules.yaml",
+        rule(
+            "K8s Time",
+            "ka.verb = get",
+            "t=%evt.time",
+            "WARNING",
+            "[k8s]",
+        ),
+    );
+    let may = event("get", "Alice", 42);
+    let january = may.replace("2024-05-01T", "2024-01-15T");
+    let events = dir.write("events.json", format!("{may}\n{january}\n"));
+    let out = std::process::Command::new(cli_support::BIN)
+        .args(["-r", &rules.display().to_string(), "-o"])
+        .arg(format!("plugins[0].open_params={}", events.display()))
+        .env("TZ", "EST5EDT,M3.2.0,M11.1.0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let alerts: Vec<&str> = stdout.lines().take(2).collect();
+    // 16:07:42 UTC is 11:07:42 in EST and 12:07:42 in EDT: both events show today's.
+    let hour = alerts[0].get(..2).unwrap();
+    assert!(hour == "11" || hour == "12", "{stdout}");
+    for line in &alerts {
+        let want = format!("{hour}:07:42.045023000: Warning t={hour}:07:42.045023000");
+        assert_text(line, &want);
+    }
+}
