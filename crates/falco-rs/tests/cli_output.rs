@@ -236,14 +236,17 @@ fn text_alert_time_is_evt_time_at_the_offset_now() {
     let may = event("get", "Alice", 42);
     let january = may.replace("2024-05-01T", "2024-01-15T");
     let events = dir.write("events.json", format!("{may}\n{january}\n"));
-    let out = std::process::Command::new(cli_support::BIN)
-        .args(["-r", &rules.display().to_string(), "-o"])
-        .arg(format!("plugins[0].open_params={}", events.display()))
-        .env("TZ", "EST5EDT,M3.2.0,M11.1.0")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r = cli_support::run_in_zone(
+        [
+            "-r".to_string(),
+            rules.display().to_string(),
+            "-o".to_string(),
+            format!("plugins[0].open_params={}", events.display()),
+        ],
+        "EST5EDT,M3.2.0,M11.1.0",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stdout = r.stdout;
     let alerts: Vec<&str> = stdout.lines().take(2).collect();
     // 16:07:42 UTC is 11:07:42 in EST and 12:07:42 in EDT: both events show today's.
     let hour = alerts[0].get(..2).unwrap();

@@ -89,9 +89,18 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    run_in_zone(args, "UTC")
+}
+
+/// [`run`] with the time zone `tz` (a `TZ` value).
+pub fn run_in_zone<I, S>(args: I, tz: &str) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let out = Command::new(BIN)
         .args(args)
-        .env("TZ", "UTC")
+        .env("TZ", tz)
         .env("FALCO_HOSTNAME", HOST)
         .output()
         .unwrap();
