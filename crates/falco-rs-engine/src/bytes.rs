@@ -57,6 +57,35 @@ pub fn decimal(mut n: u64) -> ([u8; 20], u8) {
     (out, (out.len() - i) as u8)
 }
 
+/// Index of the first `"`, `\\` or control character (the bytes a JSON string escapes)
+/// of `b` at or after `p` (`b.len()` when none): eight bytes at a time. In each zero-byte
+/// mask below only bytes above a true match can be false positives, so the lowest set bit
+/// of their union is the first special byte.
+pub fn scan_plain(b: &[u8], mut p: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    while let Some(chunk) = b.get(p..p + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let special = has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if special != 0 {
+            return p + (special.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    while let Some(&c) = b.get(p) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        p += 1;
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +126,31 @@ mod tests {
             let (digits, len) = decimal(v);
             let text = &digits[digits.len() - usize::from(len)..];
             assert_eq!(std::str::from_utf8(text), Ok(v.to_string().as_str()), "{v}");
+        }
+    }
+
+    /// `scan_plain` stops at the first `"`, `\\` or control byte, at every position and
+    /// start, and at the end when there is none.
+    #[test]
+    fn scan_plain_finds_the_first_special_byte() {
+        for n in 0..40usize {
+            let plain: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert_eq!(scan_plain(&plain, 0), n);
+            for i in 0..n {
+                for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut b = plain.clone();
+                    b[i] = special;
+                    for from in 0..=i {
+                        assert_eq!(scan_plain(&b, from), i, "{n} {i} {special} {from}");
+                    }
+                    assert_eq!(scan_plain(&b, i + 1), n);
+                }
+                let mut b = plain.clone();
+                b[i] = 0x7f;
+                assert_eq!(scan_plain(&b, 0), n, "DEL is not special");
+                b[i] = 0xc3;
+                assert_eq!(scan_plain(&b, 0), n, "non-ASCII is not special");
+            }
         }
     }
 }

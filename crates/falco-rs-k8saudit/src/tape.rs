@@ -14,7 +14,7 @@
 //! deep nesting) and invalid inputs go through `serde_json` first, whose output is then
 //! taped. Invalid JSON is reported with serde_json's message.
 
-use falco_rs_engine::bytes::same_bytes;
+use falco_rs_engine::bytes::{same_bytes, scan_plain};
 use std::borrow::Cow;
 
 /// Deepest nesting the fast parser handles itself (serde_json's own limit is 128).
@@ -454,35 +454,6 @@ fn hex_value(h: &[u8]) -> Option<u32> {
         return None;
     }
     u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
-}
-
-/// Index of the first `"`, `\\` or control character of `b` at or after `p` (`b.len()`
-/// when none): eight bytes at a time. In each zero-byte mask below only bytes above a
-/// true match can be false positives, so the lowest set bit of their union is the first
-/// special byte.
-fn scan_plain(b: &[u8], mut p: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    while let Some(chunk) = b.get(p..p + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(w);
-        let special = has_zero(x ^ (ONES * u64::from(b'"')))
-            | has_zero(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
-        if special != 0 {
-            return p + (special.trailing_zeros() / 8) as usize;
-        }
-        p += 8;
-    }
-    while let Some(&c) = b.get(p) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            break;
-        }
-        p += 1;
-    }
-    p
 }
 
 /// The compact text is produced by copy-on-divergence: while the input is already in

@@ -1,5 +1,6 @@
 //! Rendering one alert as Falco's text line or JSON object.
 
+use falco_rs_engine::bytes::scan_plain;
 use falco_rs_engine::evttime::{json_time, push_iso8601, push_json_time, push_local};
 use falco_rs_engine::OutputValue;
 use falco_rs_rules::model::Priority;
@@ -242,31 +243,31 @@ fn push_json_str_array<'s>(out: &mut String, items: impl IntoIterator<Item = &'s
 /// Appends the contents of `s` escaped as serde_json escapes strings: `"`, `\\` and
 /// control characters (`\\b \\f \\n \\r \\t`, others as `\\u00xx`); plain runs in one copy.
 fn push_escaped(out: &mut String, s: &str) {
+    let b = s.as_bytes();
     let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
+    loop {
+        let i = scan_plain(b, plain);
+        out.push_str(s.get(plain..i).unwrap_or_default());
+        let Some(&c) = b.get(i) else {
+            return;
         };
-        out.push_str(&s[plain..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(esc);
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(c >> 4)]));
+                out.push(char::from(HEX[usize::from(c & 0xf)]));
+            }
         }
         plain = i + 1;
     }
-    out.push_str(&s[plain..]);
 }
 
 #[cfg(test)]
