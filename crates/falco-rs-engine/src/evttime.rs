@@ -25,6 +25,18 @@ pub fn push_local(out: &mut String, ts: u64, date: bool, ns: bool) {
 /// [`push_local`] with the UTC offset given in seconds.
 pub fn push_with_offset(out: &mut String, ts: u64, offset: i64, date: bool, ns: bool) {
     let secs = i64::try_from(ts / NS_PER_SEC).unwrap_or(i64::MAX) + offset;
+    let mut text = *b"0000-00-00 00:00:00.000000000";
+    if !put_datetime(&mut text, secs, ts % NS_PER_SEC) {
+        return push_with_offset_slow(out, ts, secs, date, ns);
+    }
+    let from = if date { 0 } else { 11 };
+    let to = if ns { text.len() } else { 19 };
+    out.push_str(std::str::from_utf8(&text[from..to]).unwrap_or_default());
+}
+
+/// [`push_with_offset`] for years outside 0000–9999 (not reached from a `u64` of
+/// nanoseconds and a real UTC offset; kept so that no input renders wrongly).
+fn push_with_offset_slow(out: &mut String, ts: u64, secs: i64, date: bool, ns: bool) {
     if date {
         push_date(out, secs.div_euclid(SECS_PER_DAY));
         out.push(' ');
@@ -33,6 +45,37 @@ pub fn push_with_offset(out: &mut String, ts: u64, offset: i64, date: bool, ns: 
     if ns {
         out.push('.');
         push_digits(out, ts % NS_PER_SEC, 9);
+    }
+}
+
+/// Writes the date, time and nanoseconds of `secs` (since the epoch) into a
+/// `0000-00-00T00:00:00.000000000`-shaped `text` (the separators are left as they are);
+/// `false` for a year outside 0000–9999.
+fn put_datetime(text: &mut [u8; 29], secs: i64, nsec: u64) -> bool {
+    let (y, m, d) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
+    let Ok(year @ 0..=9999) = u64::try_from(y) else {
+        return false;
+    };
+    let s = secs.rem_euclid(SECS_PER_DAY).unsigned_abs();
+    for (range, n) in [
+        (0..4, year),
+        (5..7, u64::from(m)),
+        (8..10, u64::from(d)),
+        (11..13, s / 3600),
+        (14..16, s % 3600 / 60),
+        (17..19, s % 60),
+        (20..29, nsec),
+    ] {
+        put_digits(&mut text[range], n);
+    }
+    true
+}
+
+/// Writes the lowest `dst.len()` decimal digits of `n` into `dst`, zero-padded.
+fn put_digits(dst: &mut [u8], mut n: u64) {
+    for d in dst.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -85,6 +128,11 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` (UTC) of `ts`.
 fn push_utc(out: &mut String, ts: u64) {
     let secs = i64::try_from(ts / NS_PER_SEC).unwrap_or(i64::MAX);
+    let mut text = *b"0000-00-00T00:00:00.000000000";
+    if put_datetime(&mut text, secs, ts % NS_PER_SEC) {
+        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+        return;
+    }
     push_date(out, secs.div_euclid(SECS_PER_DAY));
     out.push('T');
     push_clock(out, secs.rem_euclid(SECS_PER_DAY));
@@ -176,6 +224,15 @@ mod tests {
         assert_eq!(json_time(0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(with(|s| push_digits(s, u64::MAX, 2)), u64::MAX.to_string());
         assert_eq!(with(|s| push_digits(s, 7, 3)), "007");
+        // Years outside 0000-9999 (only reachable with absurd offsets) take the slow path.
+        assert_eq!(
+            with(|s| push_with_offset(s, 0, -62_167_219_200 - 86_400, true, false)),
+            "-0001-12-31 00:00:00"
+        );
+        assert_eq!(
+            with(|s| push_with_offset(s, 0, 253_402_300_800, true, true)),
+            "10000-01-01 00:00:00.000000000"
+        );
     }
 
     /// The renderings are chrono's `strftime` of the same instant (the local ones at
