@@ -19,8 +19,9 @@ use std::time::Duration;
 /// One alert as written to channels.
 #[derive(Debug, Clone)]
 pub struct OutputLine {
-    /// The rendered alert (text line or JSON object), without newline.
-    pub text: Arc<str>,
+    /// The rendered alert (text line or JSON object), without newline. Moved from the
+    /// renderer to the channel (a copy only for each channel but the last).
+    pub text: String,
     /// syslog severity (0..7).
     pub severity: u8,
 }
@@ -737,19 +738,19 @@ impl Outputs {
     }
 
     /// Queues one alert with syslog severity Notice.
-    pub fn emit(&mut self, line: &str) {
+    pub fn emit(&mut self, line: String) {
         self.emit_alert(line, 5);
     }
 
     /// Queues one alert with its syslog severity (the rule priority number). It reaches
     /// the channels with the next [`Outputs::submit`], at the latest after
     /// [`SUBMIT_BATCH`] alerts.
-    pub fn emit_alert(&mut self, line: &str, severity: u8) {
+    pub fn emit_alert(&mut self, line: String, severity: u8) {
         if self.hub.is_empty() {
             return;
         }
         self.pending.push(OutputLine {
-            text: Arc::from(line),
+            text: line,
             severity,
         });
         if self.pending.len() >= SUBMIT_BATCH {
@@ -804,7 +805,7 @@ mod batch_tests {
 
     fn line(text: &str) -> OutputLine {
         OutputLine {
-            text: Arc::from(text),
+            text: text.to_string(),
             severity: 4,
         }
     }

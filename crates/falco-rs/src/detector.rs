@@ -394,7 +394,7 @@ impl<'a> Detector<'a> {
     }
 
     /// Counts and writes one alert produced by an [`Evaluator`] for rule `ri`.
-    pub fn emit(&mut self, ri: usize, line: &str) {
+    pub fn emit(&mut self, ri: usize, line: String) {
         let Some(rule) = self.rules.get(ri) else {
             return;
         };
@@ -443,7 +443,7 @@ impl<'a> Detector<'a> {
                 return;
             }
         }
-        self.emit(ri, &line);
+        self.emit(ri, line);
     }
 
     /// Writes the summary alert of a closed suppression window.
@@ -470,7 +470,7 @@ impl<'a> Detector<'a> {
             )],
         };
         let line = self.fmt.render(&alert);
-        self.outputs.emit_alert(&line, rule.priority.number());
+        self.outputs.emit_alert(line, rule.priority.number());
     }
 
     /// Asks file and program outputs to reopen (SIGUSR1).

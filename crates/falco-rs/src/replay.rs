@@ -569,8 +569,8 @@ impl Emitter {
             }
             stats.events += res.events;
             detector.advance(res.events, res.first_ts);
-            for (ri, line) in &res.alerts {
-                detector.emit(*ri, line);
+            for (ri, line) in res.alerts {
+                detector.emit(ri, line);
             }
             self.stopped = res.stop;
         }
