@@ -228,7 +228,9 @@ struct ChunkResult {
 }
 
 /// Hands out event numbers chunk by chunk, in chunk order: a worker that has parsed
-/// chunk `seq` waits until every earlier chunk is numbered.
+/// chunk `seq` waits until every earlier chunk is numbered. It also holds back a worker
+/// whose chunk is [`LEAD_CHUNKS_PER_JOB`] chunks per worker ahead of the emitter, so
+/// that results waiting for an earlier, slower chunk stay bounded.
 struct Ledger {
     state: std::sync::Mutex<LedgerState>,
     turn: std::sync::Condvar,
@@ -254,7 +256,16 @@ struct LedgerState {
     stopped: bool,
     /// A worker died: nobody waits any more.
     aborted: bool,
+    /// Chunks emitted so far (the emitter's next chunk).
+    emitted: usize,
+    /// Workers held back by the lead limit.
+    held: usize,
 }
+
+/// How many chunks per worker a chunk being processed may be ahead of the emitter
+/// (results of later chunks wait for the earlier ones; a long chunk must not let the
+/// other workers pile up the rest of the file's results).
+const LEAD_CHUNKS_PER_JOB: usize = 4;
 
 impl Ledger {
     /// Numbers the events of chunk `seq`, given their times: returns how many are
@@ -293,6 +304,34 @@ impl Ledger {
             first_ts: first,
             stop,
         })
+    }
+
+    /// Waits while chunk `seq` is `lead` or more chunks ahead of the emitter. The chunk
+    /// the emitter waits for is never held back, so this cannot deadlock. `None` after
+    /// an abort.
+    fn within_lead(&self, seq: usize, lead: usize) -> Option<()> {
+        let mut st = self.state.lock().ok()?;
+        while seq >= st.emitted.saturating_add(lead) {
+            if st.aborted {
+                return None;
+            }
+            st.held += 1;
+            st = self.turn.wait(st).ok()?;
+            st.held -= 1;
+        }
+        Some(())
+    }
+
+    /// Records that every chunk before `next` is emitted, waking held-back workers.
+    fn emitted(&self, next: usize) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        st.emitted = next;
+        if st.held > 0 {
+            drop(st);
+            self.turn.notify_all();
+        }
     }
 
     fn abort(&self) {
@@ -447,9 +486,12 @@ pub fn replay_parallel(
             numbering: detector.numbering(),
             stopped: false,
             aborted: false,
+            emitted: 0,
+            held: 0,
         }),
         turn: std::sync::Condvar::new(),
     };
+    let lead = jobs.saturating_mul(LEAD_CHUNKS_PER_JOB);
     let reader = std::sync::Mutex::new(ChunkReader::new(replay_files(path)?));
     // Enough buffers for every chunk in flight: being read or parsed by each worker.
     let pool = BufferPool::new(jobs * 2);
@@ -477,6 +519,11 @@ pub fn replay_parallel(
                         Ok(mut r) => r.next_work(),
                         Err(_) => return,
                     };
+                    if let Ok(Some(w)) = &work {
+                        if ledger.within_lead(w.seq(), lead).is_none() {
+                            return;
+                        }
+                    }
                     // A byte range of a plain file is read here, outside the lock.
                     let next = work.and_then(|w| w.map(|w| w.into_chunk(pool)).transpose());
                     let res = match next {
@@ -496,7 +543,10 @@ pub fn replay_parallel(
                     };
                     let st = &mut *guard;
                     match res {
-                        Ok(res) => st.emitter.accept(res, st.stats, st.detector),
+                        Ok(res) => {
+                            st.emitter.accept(res, st.stats, st.detector);
+                            ledger.emitted(st.emitter.next);
+                        }
                         Err(e) => {
                             if st.result.is_ok() {
                                 st.result = Err(e);
@@ -586,6 +636,14 @@ enum Work {
 }
 
 impl Work {
+    /// The chunk's place in the replay.
+    fn seq(&self) -> usize {
+        match self {
+            Work::Ready(chunk) => chunk.seq,
+            Work::Range(claim) => claim.seq,
+        }
+    }
+
     fn into_chunk(self, pool: &BufferPool) -> std::io::Result<Chunk> {
         match self {
             Work::Ready(chunk) => Ok(chunk),
@@ -963,5 +1021,47 @@ mod range_tests {
         let bound = claims * (step as usize + slack + 1) + 2 * content.len();
         assert!(read <= bound, "{read} bytes read for {size}, bound {bound}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // test channels
+mod lead_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ledger() -> Ledger {
+        Ledger {
+            state: std::sync::Mutex::new(LedgerState {
+                next: 0,
+                numbering: Numbering::default(),
+                stopped: false,
+                aborted: false,
+                emitted: 0,
+                held: 0,
+            }),
+            turn: std::sync::Condvar::new(),
+        }
+    }
+
+    /// A chunk within the lead goes on at once; one as far ahead as the lead waits until
+    /// the emitter catches up, and an abort releases a waiting worker.
+    #[test]
+    fn workers_wait_for_the_emitter_beyond_the_lead() {
+        let ledger = &ledger();
+        assert_eq!(ledger.within_lead(7, 8), Some(()));
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let far = tx.clone();
+            scope.spawn(move || tx.send(ledger.within_lead(8, 8)).unwrap());
+            assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "held");
+            ledger.emitted(1);
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(Some(())));
+
+            scope.spawn(move || far.send(ledger.within_lead(100, 8)).unwrap());
+            assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "held");
+            ledger.abort();
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(None));
+        });
     }
 }
