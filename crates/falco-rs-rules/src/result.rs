@@ -538,3 +538,32 @@ fn merge_snippet(mut ctx: serde_json::Value, snippet: String) -> serde_json::Val
     }
     ctx
 }
+
+/// Takes the per-file outcomes of a rules load (each file's result and what the compile
+/// after it produced), in file order, as Falco does: every file's result is kept and
+/// shown to `on_file`; the load stops at the first failing file unless `keep_going`; the
+/// compiled rules are the last successful file's, and none when any file failed. The
+/// outcomes are pulled one at a time, so nothing after a stop is computed.
+pub fn take_in_file_order<T>(
+    outcomes: impl IntoIterator<Item = (LoadResult, Option<T>)>,
+    keep_going: bool,
+    mut on_file: impl FnMut(&LoadResult),
+) -> (Vec<LoadResult>, Option<T>) {
+    let mut results = Vec::new();
+    let mut last = None;
+    let mut failed = false;
+    for (res, compiled) in outcomes {
+        on_file(&res);
+        let ok = res.successful();
+        results.push(res);
+        if ok {
+            last = compiled;
+        } else {
+            failed = true;
+            if !keep_going {
+                break;
+            }
+        }
+    }
+    (results, if failed { None } else { last })
+}

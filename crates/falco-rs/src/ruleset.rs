@@ -8,7 +8,7 @@ use falco_rs_k8saudit::K8sAuditCatalog;
 use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::{Priority, Version};
-use falco_rs_rules::result::LoadResult;
+use falco_rs_rules::result::{take_in_file_order, LoadResult};
 use falco_rs_syntax::{parse_condition, Expr};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -163,10 +163,7 @@ pub fn load_rules_with(
         source_not_served: &source_not_served,
     };
     let mut collector = Collector::default();
-    let mut results = Vec::new();
-    let mut last: Option<CompiledRules> = None;
-    let mut failed = false;
-    std::thread::scope(|scope| {
+    let (results, last) = std::thread::scope(|scope| {
         // Each file's result and compiled rules, in file order (some still compiling).
         let mut outcomes = Vec::new();
         for (i, src) in sources.iter().enumerate() {
@@ -191,35 +188,19 @@ pub fn load_rules_with(
                 break;
             }
         }
-        for outcome in outcomes {
-            let (res, compiled) = match outcome {
-                FileOutcome::Done(done) => *done,
-                FileOutcome::Compiling(handle) => match handle.join() {
-                    Ok(done) => done,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-            };
-            on_file(&res);
-            let ok = res.successful();
-            results.push(res);
-            if ok {
-                last = compiled;
-            } else {
-                failed = true;
-                if !keep_going {
-                    break;
-                }
-            }
-        }
+        let finished = outcomes.into_iter().map(|outcome| match outcome {
+            FileOutcome::Done(done) => *done,
+            FileOutcome::Compiling(handle) => match handle.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+        });
+        take_in_file_order(finished, keep_going, &mut on_file)
     });
-    let loaded = if failed {
-        None
-    } else {
-        last.map(|compiled| Loaded {
-            compiled,
-            collector,
-        })
-    };
+    let loaded = last.map(|compiled| Loaded {
+        compiled,
+        collector,
+    });
     (loaded, results)
 }
 

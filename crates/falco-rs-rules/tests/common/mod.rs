@@ -9,7 +9,7 @@ use falco_rs_k8saudit::{parse_payload, AuditEvent, K8sAuditCatalog, ParseOptions
 use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::Version;
-use falco_rs_rules::result::LoadResult;
+use falco_rs_rules::result::{take_in_file_order, LoadResult};
 use falco_rs_syntax::{parse_condition, Expr};
 
 /// Falco 0.44.1's engine version.
@@ -58,35 +58,26 @@ pub fn load_files_with(
         source_not_served: &source_not_served,
         lhs_field_valid: &lhs_valid,
     };
+    let opts = CompileOptions {
+        catalog: &catalog,
+        append_output,
+        source_not_served: &source_not_served,
+    };
     let mut collector = Collector::default();
-    let mut results = Vec::new();
-    let mut last = None;
-    let mut failed = false;
-    for (name, content) in files {
+    // Read and compiled one file at a time, as the outcomes are taken.
+    let outcomes = files.iter().map(|(name, content)| {
         let mut res = LoadResult::new(name, content);
-        let mut compiled = None;
-        if collector.read(&env, &mut res) {
-            let opts = CompileOptions {
-                catalog: &catalog,
-                append_output,
-                source_not_served: &source_not_served,
-            };
-            compiled = compile(&collector, &opts, &mut res);
-        }
-        let ok = res.successful();
-        results.push(res);
-        if ok {
-            last = compiled;
+        let compiled = if collector.read(&env, &mut res) {
+            compile(&collector, &opts, &mut res)
         } else {
-            failed = true;
-            if !keep_going {
-                break;
-            }
-        }
-    }
+            None
+        };
+        (res, compiled)
+    });
+    let (results, compiled) = take_in_file_order(outcomes, keep_going, |_| {});
     Loaded {
         results,
-        compiled: if failed { None } else { last },
+        compiled,
         collector,
     }
 }
