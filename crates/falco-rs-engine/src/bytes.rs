@@ -86,6 +86,38 @@ pub fn scan_plain(b: &[u8], mut p: usize) -> usize {
     p
 }
 
+/// How serde_json writes `c` inside a JSON string when it escapes it (the escape, written
+/// into `buf`); `None` when it writes `c` as itself. [`scan_plain`] stops at exactly the
+/// ASCII characters this escapes.
+pub fn json_escape(c: char, buf: &mut [u8; 6]) -> Option<&[u8]> {
+    let letter = match c {
+        '"' => b'"',
+        '\\' => b'\\',
+        '\u{8}' => b'b',
+        '\u{c}' => b'f',
+        '\n' => b'n',
+        '\r' => b'r',
+        '\t' => b't',
+        c if (c as u32) < 0x20 => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let b = c as u8;
+            *buf = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ];
+            return Some(&buf[..]);
+        }
+        _ => return None,
+    };
+    buf[0] = b'\\';
+    buf[1] = letter;
+    Some(&buf[..2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 //! deep nesting) and invalid inputs go through `serde_json` first, whose output is then
 //! taped. Invalid JSON is reported with serde_json's message.
 
-use falco_rs_engine::bytes::{same_bytes, scan_plain};
+use falco_rs_engine::bytes::{json_escape, same_bytes, scan_plain};
 use std::borrow::Cow;
 
 /// Deepest nesting the fast parser handles itself (serde_json's own limit is 128).
@@ -392,41 +392,10 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// How serde_json writes `c` inside a string when it escapes it (the escape, written
-/// into `buf`); `None` when it writes `c` as itself.
-fn serde_escape(c: char, buf: &mut [u8; 6]) -> Option<&[u8]> {
-    let letter = match c {
-        '"' => b'"',
-        '\\' => b'\\',
-        '\u{8}' => b'b',
-        '\u{c}' => b'f',
-        '\n' => b'n',
-        '\r' => b'r',
-        '\t' => b't',
-        c if (c as u32) < 0x20 => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let b = c as u8;
-            *buf = [
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ];
-            return Some(&buf[..]);
-        }
-        _ => return None,
-    };
-    buf[0] = b'\\';
-    buf[1] = letter;
-    Some(&buf[..2])
-}
-
 /// Writes `c` escaped as serde_json does.
 fn push_escaped(out: &mut String, c: char) {
     let mut buf = [0u8; 6];
-    match serde_escape(c, &mut buf) {
+    match json_escape(c, &mut buf) {
         // Escapes are ASCII.
         Some(escape) => out.extend(escape.iter().map(|&b| char::from(b))),
         None => out.push(c),
@@ -912,7 +881,7 @@ fn canonical_escape(rest: &[u8]) -> Option<usize> {
         e => (simple_escape(e)?, 1),
     };
     let mut buf = [0u8; 6];
-    let escape = serde_escape(c, &mut buf)?;
+    let escape = json_escape(c, &mut buf)?;
     same_bytes(escape.get(1..)?, rest.get(..len)?).then_some(len)
 }
 

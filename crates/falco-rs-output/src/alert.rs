@@ -1,6 +1,6 @@
 //! Rendering one alert as Falco's text line or JSON object.
 
-use falco_rs_engine::bytes::scan_plain;
+use falco_rs_engine::bytes::{json_escape, scan_plain};
 use falco_rs_engine::evttime::{json_time, push_iso8601, push_json_time, push_local};
 use falco_rs_engine::OutputValue;
 use falco_rs_rules::model::Priority;
@@ -251,20 +251,11 @@ fn push_escaped(out: &mut String, s: &str) {
         let Some(&c) = b.get(i) else {
             return;
         };
-        match c {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(c >> 4)]));
-                out.push(char::from(HEX[usize::from(c & 0xf)]));
-            }
+        let mut buf = [0u8; 6];
+        // scan_plain stops only at (ASCII) bytes json_escape escapes; escapes are ASCII.
+        match json_escape(char::from(c), &mut buf) {
+            Some(escape) => out.push_str(std::str::from_utf8(escape).unwrap_or_default()),
+            None => out.push_str(s.get(i..=i).unwrap_or_default()),
         }
         plain = i + 1;
     }
