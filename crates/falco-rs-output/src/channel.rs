@@ -184,12 +184,14 @@ impl Channel for FileChannel {
         }
         self.pending.extend_from_slice(line.text.as_bytes());
         self.pending.push(b'\n');
-        let limit = if !self.in_batch && !self.buffered {
-            0
-        } else if self.buffered && self.keep_alive {
+        // A buffered file kept open collects like Falco's stream; a batch collects until
+        // its end; anything else takes each alert at once.
+        let limit = if self.buffered && self.keep_alive {
             FILE_STREAM_BUFFER
-        } else {
+        } else if self.in_batch {
             FILE_BUFFER
+        } else {
+            0
         };
         let r = if self.pending.len() > limit {
             self.write_pending()
@@ -197,10 +199,7 @@ impl Channel for FileChannel {
             Ok(())
         };
         if !self.keep_alive && !self.in_batch {
-            r.and_then(|_| self.write_pending())
-                .map_err(|e| self.error(e))?;
             self.file = None;
-            return Ok(());
         }
         r.map_err(|e| self.error(e))
     }
@@ -844,7 +843,7 @@ mod batch_tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// When each alert reaches the file: at once unless buffered; with
+    /// When each alert reaches the file: at once unless buffered and kept open; with
     /// `buffered_outputs` + `keep_alive` once 8 KiB wait (whole lines), on `flush` or when
     /// the channel goes; in a batch before 256 KiB wait and at its end.
     #[test]
@@ -854,11 +853,16 @@ mod batch_tests {
         let path = dir.join("alerts.txt");
         let on_disk = || std::fs::read_to_string(&path).unwrap_or_default();
         let alert = "x".repeat(999);
-        for keep_alive in [false, true] {
+        // Unbuffered, or closed after each alert (without keep_alive) even if buffered.
+        for (keep_alive, buffered) in [(false, false), (true, false), (false, true)] {
             let _ = std::fs::remove_file(&path);
-            let mut ch = FileChannel::new(path.clone(), keep_alive, false);
+            let mut ch = FileChannel::new(path.clone(), keep_alive, buffered);
             ch.write(&line("a")).unwrap();
-            assert_eq!(on_disk(), "a\n", "unbuffered, keep_alive {keep_alive}");
+            assert_eq!(
+                on_disk(),
+                "a\n",
+                "keep_alive {keep_alive} buffered {buffered}"
+            );
         }
 
         let _ = std::fs::remove_file(&path);
