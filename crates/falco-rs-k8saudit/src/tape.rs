@@ -74,19 +74,26 @@ impl RootIndex {
         escaped: false,
     };
 
-    /// Adds key node `k` (hash `hash`); past [`ROOT_MAX_KEYS`] keys only counts.
+    /// Adds key node `k` (hash `hash`); past [`ROOT_MAX_KEYS`] keys only counts. Returns
+    /// whether the key may repeat an earlier one: the table is full, or a key of the same
+    /// hash sits on its probe path (`nodes`: the document's nodes so far).
     #[inline]
-    fn insert(&mut self, k: u32, hash: u16, esc: bool) {
+    fn insert(&mut self, k: u32, hash: u16, esc: bool, nodes: &[Node]) -> bool {
         self.count += 1;
         if self.count > ROOT_MAX_KEYS {
-            return;
+            return true;
         }
         self.escaped |= esc;
         let mut slot = usize::from(hash) % ROOT_SLOTS;
+        let mut same_hash = false;
         while self.slots[slot] != 0 {
+            same_hash |= nodes
+                .get(self.slots[slot] as usize)
+                .is_none_or(|n| n.hash == hash);
             slot = (slot + 1) % ROOT_SLOTS;
         }
         self.slots[slot] = k;
+        same_hash
     }
 
     /// The table holds every key of the root (which has some).
@@ -218,7 +225,7 @@ impl Doc {
         let mut root = RootIndex::EMPTY;
         for (k, _) in doc.root().entries() {
             let n = doc.node(k.i);
-            root.insert(k.i, n.hash, n.esc);
+            root.insert(k.i, n.hash, n.esc, &doc.nodes);
         }
         doc.root = root;
         doc
@@ -473,13 +480,17 @@ impl<'i> Parser<'i> {
         Some(Doc {
             text: std::mem::take(&mut p.out),
             nodes: std::mem::take(&mut p.nodes),
-            root: p.root.clone(),
+            root: std::mem::replace(&mut p.root, RootIndex::EMPTY),
         })
     }
 
     /// Skips whitespace (which the compact text drops).
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) {
+        // One compare for the common case: a byte above the space is not whitespace.
+        if self.input.get(self.pos).is_none_or(|&c| c > b' ') {
+            return;
+        }
         if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
             self.sync();
             while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
@@ -788,7 +799,7 @@ impl<'i> Parser<'i> {
         self.pos += 1;
         self.ws();
         let mut keys: u32 = 0;
-        let mut seen: u128 = 0;
+        let mut seen: u64 = 0;
         if self.peek()? == b'}' {
             self.pos += 1;
         } else {
@@ -798,16 +809,22 @@ impl<'i> Parser<'i> {
                 }
                 let k = self.string(true)?;
                 let hash = self.nodes[k].hash;
-                if i == 0 {
-                    self.root.insert(k as u32, hash, self.nodes[k].esc);
-                }
-                // `seen`: a 128-bit filter of the hashes of the earlier keys; only a key
-                // whose bit is already set is compared with them.
-                let bit = 1u128 << (hash & 127);
-                if !self.trusted && (seen & bit != 0 || keys >= 64) && self.duplicate(i, k) {
+                // A key may repeat an earlier one when one of the same hash precedes it:
+                // the root's table finds those on the key's probe path, other objects
+                // keep `seen`, a 64-bit filter of the hashes of their earlier keys. Only
+                // then are the keys compared. Keys with escapes hash their compact text.
+                let maybe_duplicate = if i == 0 {
+                    let esc = self.nodes[k].esc;
+                    self.root.insert(k as u32, hash, esc, &self.nodes)
+                } else {
+                    let bit = 1u64 << (hash & 63);
+                    let hit = seen & bit != 0 || keys >= 64;
+                    seen |= bit;
+                    hit
+                };
+                if !self.trusted && maybe_duplicate && self.duplicate(i, k) {
                     return None;
                 }
-                seen |= bit;
                 keys += 1;
                 if self.peek() == Some(b':') {
                     self.pos += 1;
@@ -831,7 +848,7 @@ impl<'i> Parser<'i> {
 
     /// After an array element or object member: consumes `,` (`Some(false)`: another
     /// member follows) or the closing `close` (`Some(true)`); anything else is invalid.
-    #[inline]
+    #[inline(always)]
     fn end_of_member(&mut self, close: u8) -> R<bool> {
         self.ws();
         let c = self.peek()?;
@@ -875,8 +892,11 @@ impl<'i> Parser<'i> {
 /// character it stands for with exactly this escape (`\"`, `\n`, lower-case `\u001f`,
 /// ...); `None` for any other escape (`\/`, `\u0041`, `\u0008` for `\b`, upper-case
 /// hex, surrogates) or an invalid one.
+#[inline]
 fn canonical_escape(rest: &[u8]) -> Option<usize> {
     let (c, len) = match *rest.first()? {
+        // serde_json's own one-letter escapes (the `\"` of annotations is common).
+        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => return Some(1),
         b'u' => (char::from_u32(hex_value(rest.get(1..5)?)?)?, 5),
         e => (simple_escape(e)?, 1),
     };
@@ -1120,6 +1140,34 @@ mod tests {
                 }
                 assert!(d.root().get("absent").is_none());
                 assert!(d.root().get("esc").is_none());
+            }
+        }
+    }
+
+    /// A repeated key is found in a root (whose table finds it on the probe path), in a
+    /// root past the table's size and in a nested object, next to keys of the same hash
+    /// that are not repeats: the document then takes serde_json's value (the last one).
+    #[test]
+    fn repeated_keys_take_serde_json_values() {
+        for count in [2, 5, ROOT_MAX_KEYS, ROOT_MAX_KEYS + 3, 40] {
+            // Keys "a0z000".. share length, first, middle and last byte in pairs.
+            let keys: Vec<String> = (0..count).map(|i| format!("a{}z{i:03}", i % 2)).collect();
+            for repeat in [0, count / 2, count - 1] {
+                let mut members: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("\"{k}\":{i}"))
+                    .collect();
+                members.push(format!("\"{}\":\"again\"", keys[repeat]));
+                let object = format!("{{{}}}", members.join(","));
+                for text in [object.clone(), format!("{{\"x\":{object}}}")] {
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    let doc = Doc::parse(text.as_bytes()).unwrap();
+                    assert_eq!(doc.text(), v.to_string(), "{text}");
+                }
+                let unique = format!("{{{}}}", members[..count].join(","));
+                let doc = Doc::parse(unique.as_bytes()).unwrap();
+                assert_eq!(doc.text(), unique);
             }
         }
     }
