@@ -56,11 +56,12 @@ pub(crate) struct Doc {
 
 /// Keys of the root object by hash: an open-addressing table of key node indexes (0:
 /// empty slot), so that the top-level lookups every event makes (verb, objectRef, user,
-/// ...) take one probe instead of a scan. Unused for other roots and for roots of more
-/// than [`ROOT_MAX_KEYS`] keys.
+/// ...) take one probe instead of a scan. Unused for other roots, for roots of more than
+/// [`ROOT_MAX_KEYS`] keys and when a root key's node is past `u16::MAX` (16-bit slots keep
+/// the table, which every event carries and moves, at 64 bytes).
 #[derive(Debug, Clone)]
 struct RootIndex {
-    slots: [u32; ROOT_SLOTS],
+    slots: [u16; ROOT_SLOTS],
     /// Keys inserted.
     count: usize,
     /// Some root key holds escapes (matched by text, not hash).
@@ -83,6 +84,11 @@ impl RootIndex {
         if self.count > ROOT_MAX_KEYS {
             return true;
         }
+        let Ok(k) = u16::try_from(k) else {
+            // Out of the slots' range: the table stays incomplete.
+            self.count = ROOT_MAX_KEYS + 1;
+            return true;
+        };
         self.escaped |= esc;
         let mut slot = usize::from(hash) % ROOT_SLOTS;
         let mut same_hash = false;
@@ -326,7 +332,7 @@ impl<'a> V<'a> {
             let table = &self.doc.root.slots;
             let mut slot = usize::from(h) % ROOT_SLOTS;
             for _ in 0..ROOT_SLOTS {
-                let k = table[slot];
+                let k = u32::from(table[slot]);
                 if k == 0 {
                     break;
                 }
@@ -361,13 +367,23 @@ impl<'a> V<'a> {
     }
 }
 
+/// Whether key node `k` reads `key`: keys without escapes compare their bytes (a range of
+/// the compact text, no char-boundary checks), others their decoded text.
+#[inline]
 fn key_eq(k: V<'_>, key: &str) -> bool {
     let n = k.doc.node(k.i);
-    let s = &k.doc.text[n.start as usize..n.end as usize];
+    let (start, end) = (n.start as usize, n.end as usize);
     if n.esc {
-        unescape(s) == key
+        k.doc
+            .text
+            .get(start..end)
+            .is_some_and(|s| unescape(s) == key)
     } else {
-        same_bytes(s.as_bytes(), key.as_bytes())
+        k.doc
+            .text
+            .as_bytes()
+            .get(start..end)
+            .is_some_and(|s| same_bytes(s, key.as_bytes()))
     }
 }
 
@@ -1170,5 +1186,23 @@ mod tests {
                 assert_eq!(doc.text(), unique);
             }
         }
+    }
+
+    /// Root keys whose nodes lie past the table's 16-bit slots are still found (by a scan
+    /// of the root), and a repeat among them is still caught.
+    #[test]
+    fn root_keys_past_sixteen_bit_nodes() {
+        let big = vec!["0"; 70_000].join(",");
+        let text = format!(r#"{{"a":[{big}],"b":"x","c":{{"d":1}}}}"#);
+        let doc = Doc::parse(text.as_bytes()).unwrap();
+        assert_eq!(doc.text(), text);
+        assert!(!doc.root.complete());
+        assert_eq!(doc.root().get("a").unwrap().len(), 70_000);
+        assert_eq!(doc.root().get("b").unwrap().as_plain_str(), Some("x"));
+        assert_eq!(doc.root().get("c").unwrap().raw(), r#"{"d":1}"#);
+        assert!(doc.root().get("e").is_none());
+        let repeated = format!(r#"{{"a":[{big}],"b":"x","b":"y"}}"#);
+        let doc = Doc::parse(repeated.as_bytes()).unwrap();
+        assert_eq!(doc.text(), format!(r#"{{"a":[{big}],"b":"y"}}"#));
     }
 }
