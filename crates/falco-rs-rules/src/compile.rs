@@ -269,9 +269,9 @@ fn build_exceptions(
 
 /// Replaces macro references, with loop detection. `visible` gives the macros visible
 /// from the expression being resolved.
-fn resolve_macros(
+fn resolve_macros<'m>(
     expr: &Expr,
-    visible: &dyn Fn(&str) -> Option<Expr>,
+    visible: &dyn Fn(&str) -> Option<&'m Expr>,
     path: &mut Vec<String>,
     used: &mut HashSet<String>,
     depth: usize,
@@ -306,7 +306,7 @@ fn resolve_macros(
             }
             used.insert(name.clone());
             path.push(name.clone());
-            let r = resolve_macros(&body, visible, path, used, depth + 1);
+            let r = resolve_macros(body, visible, path, used, depth + 1);
             path.pop();
             r?
         }
@@ -421,20 +421,21 @@ fn compile_inner(
     }
     let mut used_macros: HashSet<String> = HashSet::new();
     for m in collector.macros.values() {
-        let Some(ast) = macro_asts.get(&m.name).cloned() else {
-            continue;
-        };
         let visibility = m.visibility;
         let resolved = {
-            let visible = |name: &str| -> Option<Expr> {
+            // Macro bodies are borrowed while resolving, not copied per reference.
+            let Some(ast) = macro_asts.get(&m.name) else {
+                continue;
+            };
+            let visible = |name: &str| -> Option<&Expr> {
                 collector
                     .macros
                     .get(name)
                     .filter(|other| other.index < visibility)
-                    .and_then(|other| macro_asts.get(&other.name).cloned())
+                    .and_then(|other| macro_asts.get(&other.name))
             };
             let mut path = vec![m.name.clone()];
-            resolve_macros(&ast, &visible, &mut path, &mut used_macros, 0)
+            resolve_macros(ast, &visible, &mut path, &mut used_macros, 0)
         };
         match resolved {
             Ok(r) => {
@@ -666,11 +667,11 @@ fn parse_and_resolve(
             .cond_ctx
             .condition(&text, e.pos.index, e.pos.line, e.pos.column),
     })?;
-    let visible = |name: &str| -> Option<Expr> {
+    let visible = |name: &str| -> Option<&Expr> {
         collector
             .macros
             .get(name)
-            .and_then(|m| macro_asts.get(&m.name).cloned())
+            .and_then(|m| macro_asts.get(&m.name))
     };
     let resolved = resolve_macros(&ast, &visible, &mut Vec::new(), used_macros, 0).map_err(
         |(msg, span)| {
