@@ -921,15 +921,47 @@ fn canonical_escape(rest: &[u8]) -> Option<usize> {
     same_bytes(escape.get(1..)?, rest.get(..len)?).then_some(len)
 }
 
+/// Keys of the root of an audit `Event` (`audit.k8s.io/v1` and `v1beta1`) and of an
+/// `EventList`: [`key_hash`] gives each a slot of its own in the root key table, so that
+/// building the table and looking these keys up never probe a second slot.
+#[cfg(test)]
+const AUDIT_ROOT_KEYS: [&str; 21] = [
+    "kind",
+    "apiVersion",
+    "level",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "userAgent",
+    "objectRef",
+    "responseStatus",
+    "requestObject",
+    "responseObject",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "annotations",
+    "metadata",
+    "timestamp",
+    "items",
+];
+
 /// A 16-bit hash of an object key's text (its length and first, middle and last
 /// bytes): a few loads, no copy. Used to skip key comparisons in lookups and in the
 /// duplicate-key check.
+///
+/// The multiplier was searched for: it maps the root keys of audit events and event
+/// lists to distinct root table slots, and gives the keys of `user`, `objectRef`, `responseStatus` and the common
+/// annotations distinct bits of the 64-bit duplicate filter (both pinned by a test).
 #[inline]
 fn key_hash(key: &[u8]) -> u16 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
     let x = (n as u32 & 0xff) | at(0) << 8 | at(n / 2) << 16 | at(n.wrapping_sub(1)) << 24;
-    let m = x.wrapping_mul(0x9E37_79B1);
+    let m = x.wrapping_mul(0xF3CD_FC91);
     // Folding the top bits down lets the last byte reach the low bits too.
     ((m >> 16) ^ (m >> 25)) as u16
 }
@@ -1204,5 +1236,42 @@ mod tests {
         let repeated = format!(r#"{{"a":[{big}],"b":"x","b":"y"}}"#);
         let doc = Doc::parse(repeated.as_bytes()).unwrap();
         assert_eq!(doc.text(), format!(r#"{{"a":[{big}],"b":"y"}}"#));
+    }
+
+    /// The hash the root table and the duplicate filter rely on: every root key of an
+    /// audit event has a slot of its own, and the keys of the common nested objects have
+    /// distinct filter bits.
+    #[test]
+    fn audit_keys_do_not_collide() {
+        let slots: std::collections::HashSet<usize> = AUDIT_ROOT_KEYS
+            .iter()
+            .map(|k| usize::from(key_hash(k.as_bytes())) % ROOT_SLOTS)
+            .collect();
+        assert_eq!(slots.len(), AUDIT_ROOT_KEYS.len());
+        let nested: [&[&str]; 4] = [
+            &["username", "groups", "uid", "extra"],
+            &[
+                "resource",
+                "namespace",
+                "name",
+                "apiVersion",
+                "apiGroup",
+                "subresource",
+                "uid",
+                "resourceVersion",
+            ],
+            &["metadata", "code", "status", "message", "reason", "details"],
+            &[
+                "authorization.k8s.io/decision",
+                "authorization.k8s.io/reason",
+                "pod-security.kubernetes.io/enforce-policy",
+                "mutation.webhook.admission.k8s.io/round_0_index_0",
+            ],
+        ];
+        for keys in nested {
+            let bits: std::collections::HashSet<u16> =
+                keys.iter().map(|k| key_hash(k.as_bytes()) & 63).collect();
+            assert_eq!(bits.len(), keys.len(), "{keys:?}");
+        }
     }
 }
