@@ -687,3 +687,61 @@ fn numeric_values_follow_sscanf() {
         " is not a valid number"
     );
 }
+
+/// `exists` on the time fields (`k8s_audit_always_true` is `jevt.rawtime exists`), alone
+/// and next to checks that read the value.
+#[test]
+fn exists_on_fields_known_without_extraction() {
+    let ev = event(POD_EXEC);
+    check_table(
+        &ev,
+        &[
+            ("jevt.rawtime exists", true),
+            ("json.rawtime exists and json.rawtime > 0", true),
+            ("evt.time exists and evt.rawtime exists", true),
+            ("evt.asynctype exists", false),
+            ("not evt.asynctype exists", true),
+            ("jevt.rawtime exists and jevt.rawtime = 0", false),
+            ("not (jevt.rawtime exists)", false),
+        ],
+    );
+}
+
+/// Comparisons on the time and number fields (`k8s_audit_never_true` is
+/// `jevt.rawtime=0`): numeric operators and sets on the numeric ones, exact text on the
+/// string `jevt.rawtime`.
+#[test]
+fn numeric_comparisons_on_held_numbers() {
+    let ev = event(POD_EXEC);
+    let t = ev.time_ns();
+    let conds: Vec<(String, bool)> = vec![
+        ("jevt.rawtime = 0".into(), false),
+        ("jevt.rawtime != 0".into(), true),
+        (format!("jevt.rawtime = {t}"), true),
+        (format!("json.rawtime = {}", t + 1), false),
+        (format!("evt.rawtime = {}", t - 1), false),
+        (format!("evt.rawtime != {t}"), false),
+        (format!("evt.rawtime < {}", t + 1), true),
+        (format!("evt.rawtime < {t}"), false),
+        (format!("evt.rawtime <= {t}"), true),
+        (format!("evt.rawtime > {t}"), false),
+        (format!("evt.rawtime >= {}", t + 1), false),
+        (format!("evt.rawtime.s = {}", t / 1_000_000_000), true),
+        (
+            format!("evt.rawtime.ns in (1, {})", t % 1_000_000_000),
+            true,
+        ),
+        ("evt.num in (1, 2)".into(), false),
+        ("evt.num = 0".into(), true),
+        ("evt.reltime = 0".into(), true),
+        ("not jevt.rawtime = 0 and evt.rawtime != 0".into(), true),
+        // A string field: `=` compares the decimal text exactly.
+        (format!("jevt.rawtime = 0{t}"), false),
+        (format!("jevt.rawtime != \"+{t}\""), true),
+        (format!("jevt.rawtime = \"{t} \""), false),
+        (format!("jevt.rawtime in ({t})"), true),
+        (format!("jevt.rawtime > {}", t - 1), true),
+    ];
+    let table: Vec<(&str, bool)> = conds.iter().map(|(c, w)| (c.as_str(), *w)).collect();
+    check_table(&ev, &table);
+}
