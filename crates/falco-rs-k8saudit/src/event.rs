@@ -128,6 +128,20 @@ impl AuditEvent {
         self.object_ref_str("subresource")
     }
 
+    /// [`verb`](Self::verb), [`resource`](Self::resource) and
+    /// [`subresource`](Self::subresource) together, looking `objectRef` up once (the keys
+    /// of a rule index, read for every event).
+    #[must_use]
+    pub fn index_keys(&self) -> [Option<&str>; 3] {
+        let object_ref = self.top("objectRef").filter(|o| o.kind() == J::Obj);
+        let field = |key| {
+            object_ref
+                .and_then(|o| get1(o, key))
+                .and_then(V::as_plain_str)
+        };
+        [self.verb(), field("resource"), field("subresource")]
+    }
+
     fn top(&self, key: &str) -> Option<V<'_>> {
         let root = self.doc.root();
         (root.kind() == J::Obj).then(|| root.get(key)).flatten()

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 /// whose flooding resistance buys nothing for a fixed key set.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Fields the index keys on, with the event accessor giving their value.
+/// Fields the index keys on, in the order of the values `AuditEvent::index_keys` gives.
 const DIMENSIONS: [&str; 3] = ["ka.verb", "ka.target.resource", "ka.target.subresource"];
 
 #[derive(Debug)]
@@ -128,12 +128,11 @@ impl RuleIndex {
     pub fn candidates(&self, ev: &AuditEvent, scratch: &mut Vec<u64>) {
         scratch.clear();
         scratch.extend_from_slice(&self.all);
-        for (d, dim) in self.dims.iter().enumerate() {
-            let key = match d {
-                0 => ev.verb(),
-                1 => ev.resource(),
-                _ => ev.subresource(),
-            };
+        if self.dims.is_empty() {
+            return;
+        }
+        let keys = ev.index_keys();
+        for (dim, key) in self.dims.iter().zip(keys) {
             // Unknown (missing or not a string): every rule stays a candidate.
             let Some(key) = key else { continue };
             let bits = dim.by_value.get(key).unwrap_or(&dim.other);
