@@ -19,10 +19,57 @@ const NS_PER_SEC: u64 = 1_000_000_000;
 /// Instants outside the range Go's `UnixNano` can represent wrap like Go's int64 arithmetic
 /// before the conversion to `u64` that the plugin SDK performs.
 pub(crate) fn parse_stage_timestamp(value: &str) -> Result<u64, String> {
+    if let Some(ns) = utc_fast_path(value) {
+        return Ok(ns);
+    }
     let (secs, nsec) = go_parse_rfc3339(value)?;
     let ns = i128::from(secs) * i128::from(NS_PER_SEC) + i128::from(nsec);
     // Go: uint64(t.UnixNano()), where UnixNano wraps on int64 overflow.
     Ok(ns as i64 as u64)
+}
+
+/// The shape apiservers write, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every field in
+/// range, read at fixed offsets (the general parser below walks it element by element,
+/// ~1.5% of a replay); `None` for anything else, which the general parser then decides.
+/// Gives what the general parser gives.
+fn utc_fast_path(value: &str) -> Option<u64> {
+    let b = value.as_bytes();
+    if !(20..=30).contains(&b.len()) || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    // The decimal value of `b[from..to]` when all are ASCII digits (at most nine here).
+    let digits = |from: usize, to: usize| {
+        b.get(from..to)?.iter().try_fold(0u32, |n, &d| {
+            let v = d.wrapping_sub(b'0');
+            (v <= 9).then(|| n * 10 + u32::from(v))
+        })
+    };
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(at(4, b'-') && at(7, b'-') && at(10, b'T') && at(13, b':') && at(16, b':')) {
+        return None;
+    }
+    let (year, month, day) = (digits(0, 4)?, digits(5, 7)?, digits(8, 10)?);
+    let (hour, min, sec) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour >= 24
+        || min >= 60
+        || sec >= 60
+    {
+        return None;
+    }
+    // Nothing, or `.` and one to nine digits, before the `Z`.
+    let nsec = match b.len() - 20 {
+        0 => 0,
+        1 => return None,
+        n if at(19, b'.') => digits(20, b.len() - 1)? * 10u32.pow(10 - n as u32),
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(year), month, day);
+    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(min) * 60 + i64::from(sec);
+    let ns = i128::from(secs) * i128::from(NS_PER_SEC) + i128::from(nsec);
+    Some(ns as i64 as u64)
 }
 
 /// Go's general `time.Parse` algorithm specialised to [`LAYOUT`]. Returns Unix seconds and
@@ -209,6 +256,70 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fixed-offset path gives what the general parser gives, on the shapes it takes
+    /// and on strings one edit away from them (which it must leave to the general
+    /// parser or read identically), and takes the apiserver's own shapes.
+    #[test]
+    fn fast_path_agrees_with_the_general_parser() {
+        let general = |s: &str| {
+            go_parse_rfc3339(s).map(|(secs, nsec)| {
+                (i128::from(secs) * i128::from(NS_PER_SEC) + i128::from(nsec)) as i64 as u64
+            })
+        };
+        for s in [
+            "2024-05-01T10:00:00.123456Z",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00.1Z",
+            "2024-05-01T10:00:00.123456789Z",
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59.999999999Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ] {
+            assert_eq!(utc_fast_path(s).map(Ok), Some(general(s)), "{s}");
+        }
+        let mut tried = 0;
+        let bytes: &[u8] = b"0123456789-T:.,Z+ x";
+        for base in [
+            "2024-05-01T10:00:00.123456Z",
+            "2023-02-28T23:59:59Z",
+            "2024-12-31T00:00:00.5Z",
+        ] {
+            for i in 0..=base.len() {
+                for &c in bytes {
+                    for edit in 0..3 {
+                        let mut s = base.as_bytes().to_vec();
+                        match edit {
+                            0 if i < s.len() => s[i] = c,
+                            1 => s.insert(i, c),
+                            2 if i < s.len() => {
+                                s.remove(i);
+                            }
+                            _ => continue,
+                        }
+                        let Ok(s) = String::from_utf8(s) else {
+                            continue;
+                        };
+                        tried += 1;
+                        if let Some(ns) = utc_fast_path(&s) {
+                            assert_eq!(Ok(ns), general(&s), "{s}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(tried > 3000);
+        for bad in [
+            "2024-13-01T10:00:00Z",
+            "2023-02-29T10:00:00Z",
+            "2024-05-01T24:00:00Z",
+            "2024-05-01T10:00:00.Z",
+            "2024-05-01T10:00:00.1234567890Z",
+        ] {
+            assert_eq!(utc_fast_path(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_rfc3339_variants() {
