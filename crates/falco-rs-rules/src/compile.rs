@@ -385,21 +385,32 @@ fn compile_inner(
     let odd_lists: Vec<usize> = (0..lists.len())
         .filter(|&i| lists[i].0.bytes().any(is_list_delim))
         .collect();
+    // Applying a list only replaces its name, between blanks, by its items: the text's
+    // other tokens stay, and the new ones are those of the items. So the lists to apply
+    // after list i are found from the text's tokens once plus the tokens each applied
+    // list brings, instead of re-reading the whole (growing) text after each list.
+    let item_refs: Vec<Vec<usize>> = lists
+        .iter()
+        .map(|(_, items)| {
+            let text = items.iter().map(|v| quote_item(v)).collect::<Vec<_>>();
+            let text = text.join(", ");
+            list_tokens(&text)
+                .filter_map(|t| list_index.get(t).copied())
+                .collect()
+        })
+        .collect();
     let substitute = |text: &str, used: &mut HashSet<String>| -> String {
         let mut s = text.to_string();
-        let mut from = 0;
-        loop {
-            let next = list_tokens(&s)
-                .filter_map(|t| list_index.get(t).copied())
-                .chain(odd_lists.iter().copied())
-                .filter(|&i| i >= from)
-                .min();
-            let Some(i) = next else { break };
+        let mut pending: BTreeSet<usize> = list_tokens(&s)
+            .filter_map(|t| list_index.get(t).copied())
+            .chain(odd_lists.iter().copied())
+            .collect();
+        while let Some(i) = pending.pop_first() {
             let (name, items) = &lists[i];
             if resolve_list(&mut s, name, items) {
                 used.insert(name.clone());
+                pending.extend(item_refs[i].iter().copied().filter(|&j| j > i));
             }
-            from = i + 1;
         }
         s
     };
