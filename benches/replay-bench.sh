@@ -17,7 +17,6 @@ target/release/gen-audit "$MIX" "$N" "$work/events.jsonl"
 echo "file: $N $MIX events, $(stat -c %s "$work/events.jsonl") bytes"
 target/release/parse-only "$work/events.jsonl" | tee "$work/parse"
 serde=$(awk '/^serde_json_value/ {print $6}' "$work/parse")
-sonic=$(awk '/^sonic_rs_value/ {print $6}' "$work/parse")
 ours=$(awk '/^parse_payload/ {print $6}' "$work/parse")
 # -j 1 and -j 2 runs alternate, so that a drift of the VM's speed during the runs moves
 # both alike instead of biasing their ratio; best and median of ROUNDS runs each.
@@ -34,6 +33,13 @@ for _ in $(seq "$ROUNDS"); do
     echo "$j $(awk "BEGIN{printf \"%.4f\", $t1 - $t0}") $(cat "$work/time")" >> "$work/runs"
   done
 done
+# sonic-rs again after the runs: the VM's speed drifts (the figure before the runs swung
+# 1.31-1.67M ev/s between script runs on one VM), so the ratios are taken against the
+# faster of the two measurements, the stricter reading. A pass in every round was tried
+# and dropped: the binary runs right after it were slower (one script run: -j 2 best
+# 0.142 s against 0.129-0.134 s in the runs before and after).
+target/release/parse-only "$work/events.jsonl" sonic_rs_value | tee -a "$work/parse"
+sonic=$(awk '/^sonic_rs_value/ && $6 > k {k = $6} END {print k}' "$work/parse")
 declare -A best median
 for j in 1 2; do
   read -r best[$j] median[$j] < <(awk -v j="$j" '$1 == j {print $2}' "$work/runs" | sort -n |
@@ -46,7 +52,7 @@ done
 cmp -s "$work/alerts-1.json" "$work/alerts-2.json" && echo "alerts -j 1 = -j 2: identical" || echo "alerts -j 1 and -j 2 DIFFER"
 awk -v b1="${best[1]}" -v b2="${best[2]}" -v m1="${median[1]}" -v m2="${median[2]}" -v n="$N" \
     -v s="$serde" -v k="$sonic" -v o="$ours" 'BEGIN {
-  printf "ratio whole binary -j 1 / sonic-rs DOM parse-only:     %.2f best, %.2f median (target >= 0.50)\n", n / b1 / k, n / m1 / k
+  printf "ratio whole binary -j 1 / sonic-rs DOM parse-only:     %.2f best, %.2f median (target >= 0.50; sonic-rs %.0f ev/s, the faster of before and after)\n", n / b1 / k, n / m1 / k, k
   printf "ratio whole binary -j 1 / serde_json::Value parse-only: %.2f best\n", n / b1 / s
   printf "ratio whole binary -j 1 / parse_payload parse-only:   %.2f best\n", n / b1 / o
   printf "ratio -j 2 / -j 1: %.2f best, %.2f median (target >= 1.80; needs 2 idle cores)\n", b1 / b2, m1 / m2

@@ -1,9 +1,11 @@
-//! Parse-only baselines on an audit log, one thread: `parse-only <file.jsonl>`.
+//! Parse-only baselines on an audit log, one thread:
+//! `parse-only <file.jsonl> [serde_json_value,sonic_rs_value,parse_payload]`.
 //!
 //! Prints events/s of (1) a `serde_json::Value` DOM, (2) a `sonic_rs::Value` DOM (the
 //! issue's reference for "the speed of parsing": SIMD, arena-allocated) and (3) falco-rs's
-//! own `parse_payload` (tape + validation + timestamp + stored compact payload). Each is the
-//! best of three passes over the file, already in memory.
+//! own `parse_payload` (tape + validation + timestamp + stored compact payload), or of
+//! those named by the optional second argument. Each is the best of three passes over the
+//! file, already in memory.
 
 use falco_rs_k8saudit::{parse_payload, ParseOptions};
 use std::hint::black_box;
@@ -22,8 +24,13 @@ fn best_of_3(mut f: impl FnMut() -> usize) -> (usize, f64) {
 
 fn main() -> std::process::ExitCode {
     let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: parse-only <file.jsonl>");
+        eprintln!("usage: parse-only <file.jsonl> [serde_json_value,sonic_rs_value,parse_payload]");
         return std::process::ExitCode::FAILURE;
+    };
+    let only = std::env::args().nth(2);
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == name))
     };
     let data = match std::fs::read(&path) {
         Ok(d) => d,
@@ -36,36 +43,42 @@ fn main() -> std::process::ExitCode {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    let (n, secs) = best_of_3(|| {
-        lines
-            .iter()
-            .filter(|l| black_box(serde_json::from_slice::<serde_json::Value>(l)).is_ok())
-            .count()
-    });
-    println!(
-        "serde_json_value {n} events {secs:.4} s {:.0} ev/s",
-        n as f64 / secs
-    );
-    let (n, secs) = best_of_3(|| {
-        lines
-            .iter()
-            .filter(|l| black_box(sonic_rs::from_slice::<sonic_rs::Value>(l)).is_ok())
-            .count()
-    });
-    println!(
-        "sonic_rs_value {n} events {secs:.4} s {:.0} ev/s",
-        n as f64 / secs
-    );
-    let opts = ParseOptions::default();
-    let (n, secs) = best_of_3(|| {
-        lines
-            .iter()
-            .map(|l| black_box(parse_payload(l, &opts)).events.len())
-            .sum()
-    });
-    println!(
-        "parse_payload {n} events {secs:.4} s {:.0} ev/s",
-        n as f64 / secs
-    );
+    if wanted("serde_json_value") {
+        let (n, secs) = best_of_3(|| {
+            lines
+                .iter()
+                .filter(|l| black_box(serde_json::from_slice::<serde_json::Value>(l)).is_ok())
+                .count()
+        });
+        println!(
+            "serde_json_value {n} events {secs:.4} s {:.0} ev/s",
+            n as f64 / secs
+        );
+    }
+    if wanted("sonic_rs_value") {
+        let (n, secs) = best_of_3(|| {
+            lines
+                .iter()
+                .filter(|l| black_box(sonic_rs::from_slice::<sonic_rs::Value>(l)).is_ok())
+                .count()
+        });
+        println!(
+            "sonic_rs_value {n} events {secs:.4} s {:.0} ev/s",
+            n as f64 / secs
+        );
+    }
+    if wanted("parse_payload") {
+        let opts = ParseOptions::default();
+        let (n, secs) = best_of_3(|| {
+            lines
+                .iter()
+                .map(|l| black_box(parse_payload(l, &opts)).events.len())
+                .sum()
+        });
+        println!(
+            "parse_payload {n} events {secs:.4} s {:.0} ev/s",
+            n as f64 / secs
+        );
+    }
     std::process::ExitCode::SUCCESS
 }
