@@ -236,15 +236,7 @@ fn text_alert_time_is_evt_time_at_the_offset_now() {
     let may = event("get", "Alice", 42);
     let january = may.replace("2024-05-01T", "2024-01-15T");
     let events = dir.write("events.json", format!("{may}\n{january}\n"));
-    let r = cli_support::run_in_zone(
-        [
-            "-r".to_string(),
-            rules.display().to_string(),
-            "-o".to_string(),
-            format!("plugins[0].open_params={}", events.display()),
-        ],
-        "EST5EDT,M3.2.0,M11.1.0",
-    );
+    let r = cli_support::replay_in_zone(&rules, &events, &[], "EST5EDT,M3.2.0,M11.1.0");
     assert_eq!(r.code, 0, "{}", r.stderr);
     let stdout = r.stdout;
     let alerts: Vec<&str> = stdout.lines().take(2).collect();

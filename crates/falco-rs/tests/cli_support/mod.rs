@@ -113,6 +113,11 @@ where
 
 /// `-r <rules> -o plugins[0].open_params=<events>` plus `extra`.
 pub fn replay(rules: &Path, events: &Path, extra: &[&str]) -> Run {
+    replay_in_zone(rules, events, extra, "UTC")
+}
+
+/// [`replay`] with the time zone `tz` (a `TZ` value).
+pub fn replay_in_zone(rules: &Path, events: &Path, extra: &[&str], tz: &str) -> Run {
     let mut args: Vec<String> = vec![
         "-r".into(),
         rules.display().to_string(),
@@ -120,7 +125,7 @@ pub fn replay(rules: &Path, events: &Path, extra: &[&str]) -> Run {
         format!("plugins[0].open_params={}", events.display()),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    run(args)
+    run_in_zone(args, tz)
 }
 
 /// One audit event line: `verb` by `user` at `2024-05-01T16:07:<sec>.045023Z`.
