@@ -25,31 +25,35 @@ pub fn push_local(out: &mut String, ts: u64, date: bool, ns: bool) {
 /// [`push_local`] with the UTC offset given in seconds.
 pub fn push_with_offset(out: &mut String, ts: u64, offset: i64, date: bool, ns: bool) {
     let secs = i64::try_from(ts / NS_PER_SEC).unwrap_or(i64::MAX) + offset;
-    let mut text = *b"0000-00-00 00:00:00.000000000";
-    if !put_datetime(&mut text, secs, ts % NS_PER_SEC) {
-        return push_with_offset_slow(out, ts, secs, date, ns);
-    }
-    let from = if date { 0 } else { 11 };
-    let to = if ns { text.len() } else { 19 };
-    out.push_str(std::str::from_utf8(&text[from..to]).unwrap_or_default());
+    push_datetime(out, secs, ts % NS_PER_SEC, b' ', date, ns);
 }
 
-/// [`push_with_offset`] for years outside 0000–9999 (not reached from a `u64` of
-/// nanoseconds and a real UTC offset; kept so that no input renders wrongly).
-fn push_with_offset_slow(out: &mut String, ts: u64, secs: i64, date: bool, ns: bool) {
+/// Appends `[YYYY-MM-DD<sep>]HH:MM:SS[.nnnnnnnnn]` of `secs` (since the epoch) and
+/// `nsec`: into a fixed template for years 0000–9999, digit by digit for others (not
+/// reached from a `u64` of nanoseconds and a real UTC offset; kept so that no input
+/// renders wrongly).
+fn push_datetime(out: &mut String, secs: i64, nsec: u64, sep: u8, date: bool, ns: bool) {
+    let mut text = *b"0000-00-00 00:00:00.000000000";
+    text[10] = sep;
+    if put_datetime(&mut text, secs, nsec) {
+        let from = if date { 0 } else { 11 };
+        let to = if ns { text.len() } else { 19 };
+        out.push_str(std::str::from_utf8(&text[from..to]).unwrap_or_default());
+        return;
+    }
     if date {
         push_date(out, secs.div_euclid(SECS_PER_DAY));
-        out.push(' ');
+        out.push(char::from(sep));
     }
     push_clock(out, secs.rem_euclid(SECS_PER_DAY));
     if ns {
         out.push('.');
-        push_digits(out, ts % NS_PER_SEC, 9);
+        push_digits(out, nsec, 9);
     }
 }
 
 /// Writes the date, time and nanoseconds of `secs` (since the epoch) into a
-/// `0000-00-00T00:00:00.000000000`-shaped `text` (the separators are left as they are);
+/// `0000-00-00 00:00:00.000000000`-shaped `text` (the separators are left as they are);
 /// `false` for a year outside 0000–9999.
 fn put_datetime(text: &mut [u8; 29], secs: i64, nsec: u64) -> bool {
     let (y, m, d) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
@@ -128,16 +132,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` (UTC) of `ts`.
 fn push_utc(out: &mut String, ts: u64) {
     let secs = i64::try_from(ts / NS_PER_SEC).unwrap_or(i64::MAX);
-    let mut text = *b"0000-00-00T00:00:00.000000000";
-    if put_datetime(&mut text, secs, ts % NS_PER_SEC) {
-        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
-        return;
-    }
-    push_date(out, secs.div_euclid(SECS_PER_DAY));
-    out.push('T');
-    push_clock(out, secs.rem_euclid(SECS_PER_DAY));
-    out.push('.');
-    push_digits(out, ts % NS_PER_SEC, 9);
+    push_datetime(out, secs, ts % NS_PER_SEC, b'T', true, true);
 }
 
 /// `YYYY-MM-DD` of a day count since 1970-01-01.
