@@ -133,13 +133,12 @@ impl AuditEvent {
     /// of a rule index, read for every event).
     #[must_use]
     pub fn index_keys(&self) -> [Option<&str>; 3] {
-        let object_ref = self.top("objectRef").filter(|o| o.kind() == J::Obj);
-        let field = |key| {
-            object_ref
-                .and_then(|o| get1(o, key))
-                .and_then(V::as_plain_str)
-        };
-        [self.verb(), field("resource"), field("subresource")]
+        let object_ref = self.object_ref();
+        [
+            self.verb(),
+            plain_str_at(object_ref, "resource"),
+            plain_str_at(object_ref, "subresource"),
+        ]
     }
 
     fn top(&self, key: &str) -> Option<V<'_>> {
@@ -151,11 +150,13 @@ impl AuditEvent {
         self.top(key).and_then(V::as_plain_str)
     }
 
+    /// `objectRef` when it is an object.
+    fn object_ref(&self) -> Option<V<'_>> {
+        self.top("objectRef").filter(|o| o.kind() == J::Obj)
+    }
+
     fn object_ref_str(&self, key: &str) -> Option<&str> {
-        self.top("objectRef")
-            .filter(|o| o.kind() == J::Obj)
-            .and_then(|o| get1(o, key))
-            .and_then(V::as_plain_str)
+        plain_str_at(self.object_ref(), key)
     }
 
     fn reltime(&self) -> u64 {
@@ -268,6 +269,11 @@ impl EventView for AuditEvent {
             }
         })
     }
+}
+
+/// The string without escapes at `key` of `object` (when there is one).
+fn plain_str_at<'v>(object: Option<V<'v>>, key: &str) -> Option<&'v str> {
+    object.and_then(|o| get1(o, key)).and_then(V::as_plain_str)
 }
 
 /// Nanoseconds per second.
