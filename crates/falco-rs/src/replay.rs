@@ -268,6 +268,21 @@ struct LedgerState {
 const LEAD_CHUNKS_PER_JOB: usize = 4;
 
 impl Ledger {
+    /// A ledger before the first chunk, numbering from `numbering`.
+    fn new(numbering: Numbering) -> Ledger {
+        Ledger {
+            state: std::sync::Mutex::new(LedgerState {
+                next: 0,
+                numbering,
+                stopped: false,
+                aborted: false,
+                emitted: 0,
+                held: 0,
+            }),
+            turn: std::sync::Condvar::new(),
+        }
+    }
+
     /// Numbers the events of chunk `seq`, given their times: returns how many are
     /// numbered (those after the one reaching `-M` are not), the time of the first event
     /// of the replay, and whether the replay stops here. `None` after an abort.
@@ -480,17 +495,7 @@ pub fn replay_parallel(
 ) -> std::io::Result<()> {
     let jobs = effective_jobs(jobs).max(1);
     let in_order = detector.numbers_before_evaluation();
-    let ledger = Ledger {
-        state: std::sync::Mutex::new(LedgerState {
-            next: 0,
-            numbering: detector.numbering(),
-            stopped: false,
-            aborted: false,
-            emitted: 0,
-            held: 0,
-        }),
-        turn: std::sync::Condvar::new(),
-    };
+    let ledger = Ledger::new(detector.numbering());
     let lead = jobs.saturating_mul(LEAD_CHUNKS_PER_JOB);
     let reader = std::sync::Mutex::new(ChunkReader::new(replay_files(path)?));
     // Enough buffers for every chunk in flight: being read or parsed by each worker.
@@ -1031,17 +1036,7 @@ mod lead_tests {
     use std::time::Duration;
 
     fn ledger() -> Ledger {
-        Ledger {
-            state: std::sync::Mutex::new(LedgerState {
-                next: 0,
-                numbering: Numbering::default(),
-                stopped: false,
-                aborted: false,
-                emitted: 0,
-                held: 0,
-            }),
-            turn: std::sync::Condvar::new(),
-        }
+        Ledger::new(Numbering::default())
     }
 
     /// A chunk within the lead goes on at once; one as far ahead as the lead waits until
