@@ -122,7 +122,7 @@ pub fn recover(
         if let Some(e) = res.errors.first() {
             let cascade = skipped_names.iter().any(|n| {
                 e.message.contains(&format!("'{n}'"))
-                    || (e.context.locs.get(1).is_some_and(|l| &l.item_name == n)
+                    || (e.context.locs.get(1).is_some_and(|l| *l.item_name == **n)
                         && e.message.contains("already exists"))
             });
             let d = Diagnostic::error(e.code, &e.message, &e.context, true);
@@ -233,7 +233,7 @@ fn lint_exceptions(res: &LoadResult) -> Vec<Diagnostic> {
 fn err_item_name(ctx: &Context) -> Option<String> {
     ctx.locs
         .get(1)
-        .map(|l| l.item_name.clone())
+        .map(|l| l.item_name.to_string())
         .filter(|n| !n.is_empty())
 }
 
@@ -367,7 +367,7 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
         });
     }
     if let Some(name) = quoted_after(msg, "Undefined macro ") {
-        let own = d.context.locs.get(1).map_or("", |l| l.item_name.as_str());
+        let own = d.context.locs.get(1).map_or("", |l| &*l.item_name);
         let macros: Vec<String> = macros.into_iter().filter(|m| m != own).collect();
         let mut s = String::new();
         if let Some(c) = closest(name, macros.iter().chain(&lists).map(String::as_str)) {
@@ -410,7 +410,7 @@ fn hint(d: &Diagnostic, content: &str, data: &HintData) -> Option<String> {
             let mut s = format!(
                 "define the {lower} before appending to or overriding it (earlier in this file or in a file loaded before this one)"
             );
-            let item = d.context.locs.get(1).map_or("", |l| l.item_name.as_str());
+            let item = d.context.locs.get(1).map_or("", |l| &*l.item_name);
             if let Some(c) = closest(item, names.iter().map(String::as_str)) {
                 let _ = write!(s, "; did you mean `{c}`?");
             }

@@ -4,6 +4,7 @@
 use crate::yaml::Mark;
 use serde_json::json;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Error codes (`falco::load_result::error_code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,17 +213,19 @@ impl ItemType {
     }
 }
 
-/// One location of a context chain.
+/// One location of a context chain. The names are shared (`Arc<str>`): every item of
+/// a rules file carries contexts that repeat the file name and the item's name, and
+/// the loader makes thousands of them, so copying a chain copies no text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// File name, or the quoted condition prefix for condition expressions.
-    pub name: String,
+    pub name: Arc<str>,
     /// Position (0-based line/column for YAML marks).
     pub mark: Mark,
     /// Item type.
     pub item_type: ItemType,
     /// Item name (may be empty).
-    pub item_name: String,
+    pub item_name: Arc<str>,
 }
 
 /// A chain of locations from the file down to the offending item.
@@ -240,10 +243,10 @@ impl Context {
     pub fn file(name: &str) -> Self {
         Context {
             locs: vec![Location {
-                name: name.to_string(),
+                name: name.into(),
                 mark: Mark::default(),
                 item_type: ItemType::RulesContent,
-                item_name: String::new(),
+                item_name: "".into(),
             }],
             alt_content: None,
         }
@@ -251,12 +254,21 @@ impl Context {
 
     /// A child context at a YAML position.
     pub fn child(&self, mark: Mark, item_type: ItemType, item_name: &str) -> Self {
-        let mut locs = self.locs.clone();
+        let mut locs = Vec::with_capacity(self.locs.len() + 1);
+        locs.extend_from_slice(&self.locs);
+        // A child usually names the item its parent names (a rule's condition, output).
+        let item_name = match self.locs.last() {
+            Some(last) if *last.item_name == *item_name => last.item_name.clone(),
+            _ => item_name.into(),
+        };
         locs.push(Location {
-            name: self.name().to_string(),
+            name: self
+                .locs
+                .first()
+                .map_or_else(|| "".into(), |l| l.name.clone()),
             mark,
             item_type,
-            item_name: item_name.to_string(),
+            item_name,
         });
         Context {
             locs,
@@ -278,16 +290,17 @@ impl Context {
         };
         name = name.replace(['\n', '\r'], " ");
         let last = self.locs.last().map(|l| l.mark).unwrap_or_default();
-        let mut locs = self.locs.clone();
+        let mut locs = Vec::with_capacity(self.locs.len() + 1);
+        locs.extend_from_slice(&self.locs);
         locs.push(Location {
-            name,
+            name: name.into(),
             mark: Mark {
                 offset: index + last.offset,
                 line: line + last.line,
                 column: column + last.column,
             },
             item_type: ItemType::ConditionExpression,
-            item_name: String::new(),
+            item_name: "".into(),
         });
         Context {
             locs,
@@ -297,7 +310,7 @@ impl Context {
 
     /// The file name of the chain.
     pub fn name(&self) -> &str {
-        self.locs.first().map_or("", |l| l.name.as_str())
+        self.locs.first().map_or("", |l| &*l.name)
     }
 
     /// Falco's `as_string()` rendering.
@@ -319,8 +332,8 @@ impl Context {
         json!({
             "locations": self.locs.iter().map(|l| json!({
                 "item_type": l.item_type.as_str(),
-                "item_name": l.item_name,
-                "position": {"name": l.name, "line": l.mark.line, "column": l.mark.column, "offset": l.mark.offset},
+                "item_name": &*l.item_name,
+                "position": {"name": &*l.name, "line": l.mark.line, "column": l.mark.column, "offset": l.mark.offset},
             })).collect::<Vec<_>>()
         })
     }
