@@ -270,9 +270,9 @@ fn build_exceptions(
 /// Replaces macro references, with loop detection. `visible` gives the macros visible
 /// from the expression being resolved.
 fn resolve_macros<'m>(
-    expr: &Expr,
+    expr: &'m Expr,
     visible: &dyn Fn(&str) -> Option<&'m Expr>,
-    path: &mut Vec<String>,
+    path: &mut Vec<&'m str>,
     used: &mut HashSet<String>,
     depth: usize,
 ) -> Result<Expr, (String, Span)> {
@@ -301,11 +301,13 @@ fn resolve_macros<'m>(
             let Some(body) = visible(name) else {
                 return Err((format!("Undefined macro '{name}' used in filter."), *span));
             };
-            if path.iter().any(|p| p == name) {
+            if path.contains(&name.as_str()) {
                 return Err((format!("reference loop in macro '{name}'"), *span));
             }
-            used.insert(name.clone());
-            path.push(name.clone());
+            if !used.contains(name) {
+                used.insert(name.clone());
+            }
+            path.push(name);
             let r = resolve_macros(body, visible, path, used, depth + 1);
             path.pop();
             r?
@@ -319,7 +321,8 @@ fn has_unsafe_na_check(expr: &Expr) -> Option<Span> {
         Expr::And(c, _) | Expr::Or(c, _) => c.iter().find_map(has_unsafe_na_check),
         Expr::Not(c, _) => has_unsafe_na_check(c),
         Expr::Macro(..) => None,
-        Expr::Check(Check { lhs, op, rhs, span }) => {
+        Expr::Check(check) => {
+            let Check { lhs, op, rhs, span } = &**check;
             let field = lhs.base_field()?;
             if !(field.name.starts_with("ka.") || field.name.starts_with("jevt.")) {
                 return None;
@@ -445,7 +448,7 @@ fn compile_inner(
                     .filter(|other| other.index < visibility)
                     .and_then(|other| macro_asts.get(&other.name))
             };
-            let mut path = vec![m.name.clone()];
+            let mut path = vec![m.name.as_str()];
             resolve_macros(ast, &visible, &mut path, &mut used_macros, 0)
         };
         match resolved {
@@ -518,7 +521,7 @@ fn compile_inner(
     let macros = collector
         .macros
         .values()
-        .filter_map(|m| macro_asts.get(&m.name).map(|a| (m.name.clone(), a.clone())))
+        .filter_map(|m| macro_asts.remove(&m.name).map(|a| (m.name.clone(), a)))
         .collect();
     Ok(CompiledRules {
         program: builder.finish(),

@@ -5,6 +5,7 @@
 //! a list of values, or a field/transformer on the right-hand side.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Byte range `[start, end)` inside the parsed condition text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -36,8 +37,10 @@ pub enum Expr {
     Not(Box<Expr>, Span),
     /// A bare identifier: a macro reference.
     Macro(String, Span),
-    /// A comparison or existence check.
-    Check(Check),
+    /// A comparison or existence check. Shared: macro expansion copies every check of
+    /// a macro body into each condition that uses the macro, and sharing makes that
+    /// copy a reference count.
+    Check(Arc<Check>),
 }
 
 impl Expr {

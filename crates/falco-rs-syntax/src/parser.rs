@@ -10,6 +10,7 @@
 //! of the returned AST (whose `Drop`, `Display`, etc. recurse).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::ast::{Check, Expr, FieldRef, Modifier, Operand, Rhs, Span, Transformer};
 use crate::escape::unescape_quoted;
@@ -246,12 +247,12 @@ impl<'a> Parser<'a> {
                 operator_list()
             )));
         };
-        Ok(Expr::Check(Check {
+        Ok(Expr::Check(Arc::new(Check {
             lhs,
             op,
             rhs,
             span: self.span_from(start),
-        }))
+        })))
     }
 
     /// Right-hand side of `<`, `<=`, `>`, `>=`: a number or a transformer.

@@ -6,7 +6,7 @@ use crate::{assert_error, assert_error_at, parse, printed};
 
 fn lhs_field(input: &str) -> FieldRef {
     match parse(input) {
-        Expr::Check(check) => match check.lhs {
+        Expr::Check(check) => match std::sync::Arc::unwrap_or_clone(check).lhs {
             Operand::Field(field) => field,
             other => panic!("{input:?}: lhs is {other:?}"),
         },

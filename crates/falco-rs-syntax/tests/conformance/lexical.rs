@@ -13,7 +13,7 @@ fn op_of(input: &str) -> Op {
 
 fn rhs_of(input: &str) -> Rhs {
     match parse(input) {
-        Expr::Check(check) => check.rhs,
+        Expr::Check(check) => std::sync::Arc::unwrap_or_clone(check).rhs,
         other => panic!("{input:?} is not a check: {other:?}"),
     }
 }

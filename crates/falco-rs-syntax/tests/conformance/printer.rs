@@ -13,12 +13,15 @@ fn field(name: &str) -> FieldRef {
 }
 
 fn check(lhs: Operand, op: Op, rhs: Rhs) -> Expr {
-    Expr::Check(Check {
-        lhs,
-        op,
-        rhs,
-        span: Span::default(),
-    })
+    Expr::Check(
+        Check {
+            lhs,
+            op,
+            rhs,
+            span: Span::default(),
+        }
+        .into(),
+    )
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::{assert_error, assert_error_at, parse, printed};
 
 fn value_of(input: &str) -> String {
     match parse(input) {
-        Expr::Check(check) => match check.rhs {
+        Expr::Check(check) => match std::sync::Arc::unwrap_or_clone(check).rhs {
             Rhs::Value(value, _) => value,
             other => panic!("{input:?}: rhs is {other:?}"),
         },
@@ -16,7 +16,7 @@ fn value_of(input: &str) -> String {
 
 fn list_of(input: &str) -> Vec<String> {
     match parse(input) {
-        Expr::Check(check) => match check.rhs {
+        Expr::Check(check) => match std::sync::Arc::unwrap_or_clone(check).rhs {
             Rhs::List(values, _) => values,
             other => panic!("{input:?}: rhs is {other:?}"),
         },

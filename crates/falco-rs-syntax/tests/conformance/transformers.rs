@@ -6,7 +6,7 @@ use crate::{assert_error, assert_error_at, parse, printed};
 
 fn check_of(input: &str) -> falco_rs_syntax::Check {
     match parse(input) {
-        Expr::Check(check) => check,
+        Expr::Check(check) => std::sync::Arc::unwrap_or_clone(check),
         other => panic!("{input:?} is not a check: {other:?}"),
     }
 }
