@@ -7,7 +7,11 @@ use crate::model::{ExceptionInfo, Priority, RuleInfo};
 use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
 use falco_rs_engine::{FieldCatalog, FilterId, OutputId, Program, ProgramBuilder};
 use falco_rs_syntax::{parse_condition, Check, Expr, Op, Operand, Rhs, Span};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+/// Name-keyed maps and sets of the compile, with foldhash (see [`crate::loader::ItemMap`]).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Extra output appended to matching rules (`append_output` in falco.yaml).
 #[derive(Debug, Clone, Default)]
@@ -361,7 +365,7 @@ fn compile_inner(
     res: &mut LoadResult,
 ) -> Result<CompiledRules, Fail> {
     // Step A: lists, one level of expansion.
-    let mut used_lists: HashSet<String> = HashSet::new();
+    let mut used_lists: HashSet<String> = HashSet::default();
     let mut lists: Vec<(String, Vec<String>)> = Vec::with_capacity(collector.lists.len());
     for list in collector.lists.values() {
         let mut items = Vec::new();
@@ -419,8 +423,8 @@ fn compile_inner(
     };
 
     // Macros: parse all, then resolve in order with visibility.
-    let mut macro_asts: HashMap<String, Expr> = HashMap::new();
-    let mut macro_texts: HashMap<String, String> = HashMap::new();
+    let mut macro_asts: HashMap<String, Expr> = HashMap::default();
+    let mut macro_texts: HashMap<String, String> = HashMap::default();
     for m in collector.macros.values() {
         let text = substitute(&m.cond, &mut used_lists);
         let ast = parse_condition(&text).map_err(|e| Fail {
@@ -433,7 +437,7 @@ fn compile_inner(
         macro_asts.insert(m.name.clone(), ast);
         macro_texts.insert(m.name.clone(), text);
     }
-    let mut used_macros: HashSet<String> = HashSet::new();
+    let mut used_macros: HashSet<String> = HashSet::default();
     for m in collector.macros.values() {
         let visibility = m.visibility;
         let resolved = {

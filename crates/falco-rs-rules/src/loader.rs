@@ -96,15 +96,20 @@ pub struct PluginRequirement {
     pub version: String,
 }
 
+/// The collector's item maps: by name, in first-definition order. Keyed with foldhash:
+/// the rule load looks names up thousands of times, and SipHash's flooding resistance
+/// buys nothing against the operator's own rules files.
+pub type ItemMap<T> = IndexMap<String, T, foldhash::fast::RandomState>;
+
 /// Everything read so far from all files (Falco keeps one collector across files).
 #[derive(Debug, Default, Clone)]
 pub struct Collector {
     /// Lists by name, in first-definition order.
-    pub lists: IndexMap<String, ListInfo>,
+    pub lists: ItemMap<ListInfo>,
     /// Macros by name, in first-definition order.
-    pub macros: IndexMap<String, MacroInfo>,
+    pub macros: ItemMap<MacroInfo>,
     /// Rules by name, in first-definition order.
-    pub rules: IndexMap<String, RuleInfo>,
+    pub rules: ItemMap<RuleInfo>,
     /// Highest `required_engine_version` seen.
     pub required_engine_version: Option<Version>,
     /// Plugin requirement groups, `[main, alternatives...]`.
@@ -1234,7 +1239,7 @@ impl Collector {
 
 /// Inserts or redefines an item, keeping the original index (position) on redefinition.
 fn define<T>(
-    map: &mut IndexMap<String, T>,
+    map: &mut ItemMap<T>,
     mut info: T,
     id: u32,
     index: impl Fn(&mut T) -> &mut u32,
