@@ -6,8 +6,9 @@ use crate::loader::Collector;
 use crate::model::{ExceptionInfo, Priority, RuleInfo};
 use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
 use falco_rs_engine::{FieldCatalog, FilterId, OutputId, Program, ProgramBuilder};
-use falco_rs_syntax::{parse_condition, Check, Expr, Op, Operand, Rhs, Span};
+use falco_rs_syntax::{parse_condition, Check, Expr, Op, Operand, ParseError, Rhs, Span};
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Name-keyed maps and sets of the compile, with foldhash (see [`crate::loader::ItemMap`]).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -75,6 +76,33 @@ pub struct CompileOptions<'a> {
     /// Sources that are valid in Falco but not served here (their rules only mark the
     /// macros and lists they use).
     pub source_not_served: &'a (dyn Fn(&str) -> bool + Sync),
+    /// Conditions parsed by the earlier compiles of the same load.
+    pub parsed: &'a ParseMemo,
+}
+
+/// Conditions already parsed, by the exact text the parser saw. Falco compiles
+/// everything read so far after each rules file, so the compile after the second file
+/// parses the first file's macros and rules again; parsing is a pure function of the
+/// text, so the second parse is a lookup. Only successful parses are kept. Shared by
+/// the threads of a parallel load.
+#[derive(Debug, Default)]
+pub struct ParseMemo(Mutex<HashMap<String, Arc<Expr>>>);
+
+impl ParseMemo {
+    /// `parse_condition(text)`, from the memo when an earlier compile parsed `text`.
+    pub fn parse(&self, text: &str) -> Result<Arc<Expr>, ParseError> {
+        if let Some(ast) = self.memo().get(text) {
+            return Ok(ast.clone());
+        }
+        let ast = Arc::new(parse_condition(text)?);
+        self.memo().insert(text.to_owned(), ast.clone());
+        Ok(ast)
+    }
+
+    fn memo(&self) -> MutexGuard<'_, HashMap<String, Arc<Expr>>> {
+        // A panic while holding the lock cannot leave a half-inserted entry.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 struct Fail {
@@ -423,26 +451,28 @@ fn compile_inner(
     };
 
     // Macros: parse all, then resolve in order with visibility.
+    let mut parsed_macros: HashMap<String, Arc<Expr>> = HashMap::default();
     let mut macro_asts: HashMap<String, Expr> = HashMap::default();
     let mut macro_texts: HashMap<String, String> = HashMap::default();
     for m in collector.macros.values() {
         let text = substitute(&m.cond, &mut used_lists);
-        let ast = parse_condition(&text).map_err(|e| Fail {
+        let ast = opts.parsed.parse(&text).map_err(|e| Fail {
             code: ErrorCode::CompileCondition,
             msg: e.message.clone(),
             ctx: m
                 .cond_ctx
                 .condition(&text, e.pos.index, e.pos.line, e.pos.column),
         })?;
-        macro_asts.insert(m.name.clone(), ast);
+        parsed_macros.insert(m.name.clone(), ast);
         macro_texts.insert(m.name.clone(), text);
     }
     let mut used_macros: HashSet<String> = HashSet::default();
     for m in collector.macros.values() {
         let visibility = m.visibility;
         let resolved = {
-            // Macro bodies are borrowed while resolving, not copied per reference.
-            let Some(ast) = macro_asts.get(&m.name) else {
+            // Macro bodies are borrowed while resolving, not copied per reference: the
+            // resolved body of a macro resolved before this one, else its parsed body.
+            let Some(ast) = parsed_macros.get(&m.name) else {
                 continue;
             };
             let visible = |name: &str| -> Option<&Expr> {
@@ -450,7 +480,11 @@ fn compile_inner(
                     .macros
                     .get(name)
                     .filter(|other| other.index < visibility)
-                    .and_then(|other| macro_asts.get(&other.name))
+                    .and_then(|other| {
+                        macro_asts
+                            .get(&other.name)
+                            .or_else(|| parsed_macros.get(&other.name).map(|a| &**a))
+                    })
             };
             let mut path = vec![m.name.as_str()];
             resolve_macros(ast, &visible, &mut path, &mut used_macros, 0)
@@ -472,20 +506,18 @@ fn compile_inner(
     }
 
     // Rules.
+    let scope = RuleScope {
+        parsed: opts.parsed,
+        substitute: &substitute,
+        macro_asts: &macro_asts,
+        collector,
+    };
     let mut builder = ProgramBuilder::new(opts.catalog);
     let mut rules = Vec::new();
     for r in collector.rules.values() {
         if r.unknown_source {
             if (opts.source_not_served)(&r.source) {
-                check_not_served_rule(
-                    r,
-                    &substitute,
-                    &macro_asts,
-                    collector,
-                    &mut used_lists,
-                    &mut used_macros,
-                    res,
-                )?;
+                check_not_served_rule(&scope, r, &mut used_lists, &mut used_macros, res)?;
             }
             continue;
         }
@@ -493,9 +525,7 @@ fn compile_inner(
             r,
             opts,
             &mut builder,
-            &substitute,
-            &macro_asts,
-            collector,
+            &scope,
             &mut used_lists,
             &mut used_macros,
             res,
@@ -602,12 +632,9 @@ fn syscall_output_unknown(output: &str) -> Option<String> {
     None
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_not_served_rule(
+    scope: &RuleScope<'_>,
     r: &RuleInfo,
-    substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
-    macro_asts: &HashMap<String, Expr>,
-    collector: &Collector,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,
     res: &mut LoadResult,
@@ -629,15 +656,7 @@ fn check_not_served_rule(
     if !r.exceptions.is_empty() {
         build_exceptions(&r.exceptions, &mut BTreeSet::new(), &mut condition)?;
     }
-    let (text, resolved) = parse_and_resolve(
-        r,
-        &condition,
-        substitute,
-        macro_asts,
-        collector,
-        used_lists,
-        used_macros,
-    )?;
+    let (text, resolved) = parse_and_resolve(scope, r, &condition, used_lists, used_macros)?;
     if r.source == "syscall" {
         if let Some((msg, span)) = syscall_unknown(&resolved) {
             let (line, col) = line_col(&text, span.start as usize);
@@ -666,19 +685,32 @@ fn check_not_served_rule(
     Ok(())
 }
 
+/// What the rules of a compile read: the parse memo, the list substitution and the
+/// resolved macros of everything collected.
+struct RuleScope<'s> {
+    parsed: &'s ParseMemo,
+    substitute: &'s dyn Fn(&str, &mut HashSet<String>) -> String,
+    macro_asts: &'s HashMap<String, Expr>,
+    collector: &'s Collector,
+}
+
 /// List substitution, parsing and macro resolution of a rule condition, with Falco's
 /// error codes and contexts. Returns the text the parser saw and the resolved AST.
 fn parse_and_resolve(
+    scope: &RuleScope<'_>,
     r: &RuleInfo,
     condition: &str,
-    substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
-    macro_asts: &HashMap<String, Expr>,
-    collector: &Collector,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,
 ) -> Result<(String, Expr), Fail> {
+    let RuleScope {
+        parsed,
+        substitute,
+        macro_asts,
+        collector,
+    } = scope;
     let text = substitute(condition, used_lists);
-    let ast = parse_condition(&text).map_err(|e| Fail {
+    let ast = parsed.parse(&text).map_err(|e| Fail {
         code: ErrorCode::CompileCondition,
         msg: e.message.clone(),
         ctx: r
@@ -722,14 +754,11 @@ fn unknown_field_error(msg: &str) -> bool {
     .any(|p| msg.contains(p))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn compile_rule(
     r: &RuleInfo,
     opts: &CompileOptions<'_>,
     builder: &mut ProgramBuilder<'_>,
-    substitute: &dyn Fn(&str, &mut HashSet<String>) -> String,
-    macro_asts: &HashMap<String, Expr>,
-    collector: &Collector,
+    scope: &RuleScope<'_>,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,
     res: &mut LoadResult,
@@ -775,15 +804,7 @@ fn compile_rule(
             });
         }
     };
-    let (text, resolved) = parse_and_resolve(
-        r,
-        &condition,
-        substitute,
-        macro_asts,
-        collector,
-        used_lists,
-        used_macros,
-    )?;
+    let (text, resolved) = parse_and_resolve(scope, r, &condition, used_lists, used_macros)?;
     if has_unsafe_na_check(&resolved).is_some() {
         res.warn(
             WarningCode::UnsafeNaCheck,
@@ -835,7 +856,26 @@ fn compile_rule(
 
 #[cfg(test)]
 mod tests {
-    use super::resolve_list;
+    use super::{resolve_list, ParseMemo};
+    use std::sync::Arc;
+
+    #[test]
+    fn parse_memo_returns_the_first_parse_of_a_text() {
+        let memo = ParseMemo::default();
+        let first = memo.parse("ka.verb = get").expect("parses");
+        let again = memo.parse("ka.verb = get").expect("parses");
+        assert!(Arc::ptr_eq(&first, &again));
+        let other = memo.parse("ka.verb = list").expect("parses");
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(
+            *first,
+            falco_rs_syntax::parse_condition("ka.verb = get").expect("parses")
+        );
+        // Failures are not kept: each parse of a bad text reports its error.
+        let bad = memo.parse("ka.verb =").expect_err("fails");
+        assert_eq!(memo.parse("ka.verb =").expect_err("fails"), bad);
+        assert_eq!(memo.memo().len(), 2);
+    }
 
     fn sub(cond: &str, name: &str, items: &[&str]) -> String {
         let mut s = cond.to_string();

