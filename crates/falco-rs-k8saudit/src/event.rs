@@ -133,11 +133,13 @@ impl AuditEvent {
     /// of a rule index, read for every event).
     #[must_use]
     pub fn index_keys(&self) -> [Option<&str>; 3] {
-        let object_ref = self.object_ref();
+        let (resource, subresource) = self
+            .object_ref()
+            .map_or((None, None), |o| o.get_pair("resource", "subresource"));
         [
             self.verb(),
-            plain_str_at(object_ref, "resource"),
-            plain_str_at(object_ref, "subresource"),
+            resource.and_then(V::as_plain_str),
+            subresource.and_then(V::as_plain_str),
         ]
     }
 

@@ -324,8 +324,36 @@ impl<'a> V<'a> {
     }
 
     /// The value of `key` in an object (keys are unique in a document).
+    #[inline(always)]
     pub(crate) fn get(self, key: &str) -> Option<V<'a>> {
-        let h = key_hash(key.as_bytes());
+        // Inlined so that the hash of a literal key is computed at compile time.
+        self.get_hashed(key, key_hash(key.as_bytes()))
+    }
+
+    /// [`get`](Self::get) of two different keys, in one pass over the entries of an
+    /// object other than the root (the root's key table answers each directly).
+    pub(crate) fn get_pair(self, a: &str, b: &str) -> (Option<V<'a>>, Option<V<'a>>) {
+        if self.i == 0 {
+            return (self.get(a), self.get(b));
+        }
+        let (ha, hb) = (key_hash(a.as_bytes()), key_hash(b.as_bytes()));
+        let (mut va, mut vb) = (None, None);
+        for (k, v) in self.entries() {
+            let n = k.doc.node(k.i);
+            if va.is_none() && (n.esc || n.hash == ha) && key_eq(k, a) {
+                va = Some(v);
+            } else if vb.is_none() && (n.esc || n.hash == hb) && key_eq(k, b) {
+                vb = Some(v);
+            }
+            if va.is_some() && vb.is_some() {
+                break;
+            }
+        }
+        (va, vb)
+    }
+
+    /// [`get`](Self::get) with the [`key_hash`] of `key`.
+    fn get_hashed(self, key: &str, h: u16) -> Option<V<'a>> {
         if self.i == 0 && self.doc.root.complete() {
             // The root's key table: probe from the hash's slot to an empty one. Keys with
             // escapes are matched by their text whatever their slot, so scan for them.
@@ -956,7 +984,7 @@ const AUDIT_ROOT_KEYS: [&str; 21] = [
 /// The multiplier was searched for: it maps the root keys of audit events and event
 /// lists to distinct root table slots, and gives the keys of `user`, `objectRef`, `responseStatus` and the common
 /// annotations distinct bits of the 64-bit duplicate filter (both pinned by a test).
-#[inline]
+#[inline(always)]
 fn key_hash(key: &[u8]) -> u16 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
@@ -1216,6 +1244,41 @@ mod tests {
                 let unique = format!("{{{}}}", members[..count].join(","));
                 let doc = Doc::parse(unique.as_bytes()).unwrap();
                 assert_eq!(doc.text(), unique);
+            }
+        }
+    }
+
+    /// `get_pair` answers what two `get`s answer: in nested objects (one scan), at the
+    /// root (the table), with escaped keys, missing keys and keys sharing a hash bucket.
+    #[test]
+    fn get_pair_is_two_gets() {
+        let texts = [
+            r#"{"o":{"resource":"pods","name":"x","subresource":"exec"}}"#,
+            r#"{"o":{"subresource":"log","resource":"pods"}}"#,
+            r#"{"o":{"resource":"pods"}}"#,
+            r#"{"o":{"subresource":"status"}}"#,
+            r#"{"o":{}}"#,
+            r#"{"o":{"res\u006furce":"esc","subresource":"s"}}"#,
+            r#"{"o":{"x":0,"q\"k":1,"resource":"r","n\nl":2}}"#,
+            r#"{"o":{"a":1,"b":2,"c":3,"resource":[1],"subresource":{"x":1}}}"#,
+            r#"{"resource":"root","subresource":"r"}"#,
+            r#"{"x":"y"}"#,
+        ];
+        for text in texts {
+            let doc = Doc::parse(text.as_bytes()).unwrap();
+            let root = doc.root();
+            let obj = root.get("o").unwrap_or(root);
+            let pairs = [
+                ("resource", "subresource"),
+                ("subresource", "resource"),
+                ("a", "c"),
+                ("q\"k", "n\nl"),
+                ("n\nl", "q\"k"),
+            ];
+            for (a, b) in pairs {
+                let (va, vb) = obj.get_pair(a, b);
+                assert_eq!(va.map(V::raw), obj.get(a).map(V::raw), "{text} {a}");
+                assert_eq!(vb.map(V::raw), obj.get(b).map(V::raw), "{text} {b}");
             }
         }
     }
