@@ -565,9 +565,6 @@ fn compile_inner(
     })
 }
 
-/// Checks a rule of a not-served source as far as possible without its field table:
-/// exception rewrite, list substitution, parsing and macro resolution (marking the
-/// macros and lists it uses, as Falco's compile of that rule would).
 /// The first unknown syscall field or event type of a resolved condition, in
 /// evaluation order, with Falco's message.
 fn syscall_unknown(expr: &Expr) -> Option<(String, Span)> {
@@ -632,6 +629,9 @@ fn syscall_output_unknown(output: &str) -> Option<String> {
     None
 }
 
+/// Checks a rule of a not-served source as far as possible without its field table:
+/// exception rewrite, list substitution, parsing and macro resolution (marking the
+/// macros and lists it uses, as Falco's compile of that rule would).
 fn check_not_served_rule(
     scope: &RuleScope<'_>,
     r: &RuleInfo,
