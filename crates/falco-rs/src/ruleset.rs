@@ -119,6 +119,40 @@ fn lhs_field_valid(catalog: &K8sAuditCatalog, field: &str) -> bool {
     b.is_valid_lhs_operand(&check.lhs)
 }
 
+/// Runs `load` with the loader environment and compile options of falco-rs: the
+/// k8s_audit source served with its field catalog, the syscall source known but not
+/// served (its fields checked by name), and one parse memo for every compile of the
+/// load (shared with the helper threads of a parallel load, so that the final compile
+/// finds most conditions parsed: `-j 2` load median 13.25 -> 12.56 ms; a memo per
+/// thread was slower, 13.93 ms).
+fn with_loader<T>(
+    append_output: &[AppendOutput],
+    load: impl FnOnce(&LoaderEnv<'_>, &CompileOptions<'_>) -> T,
+) -> T {
+    let catalog = K8sAuditCatalog::new();
+    let source_known = |s: &str| s == SOURCE;
+    let source_not_served = |s: &str| s == "syscall";
+    let lhs_valid = |src: &str, f: &str| match src {
+        SOURCE => lhs_field_valid(&catalog, f),
+        "syscall" => falco_rs_rules::syscall::is_field(f.split('[').next().unwrap_or(f)),
+        _ => false,
+    };
+    let env = LoaderEnv {
+        engine_version: ENGINE_VERSION,
+        source_known: &source_known,
+        source_not_served: &source_not_served,
+        lhs_field_valid: &lhs_valid,
+    };
+    let parsed = ParseMemo::default();
+    let opts = CompileOptions {
+        catalog: &catalog,
+        append_output,
+        source_not_served: &source_not_served,
+        parsed: &parsed,
+    };
+    load(&env, &opts)
+}
+
 /// Loads files in order like `falco -r`: stops at the first failing file.
 /// `on_file` sees each file's result (to print warnings or errors).
 pub fn load_rules(
@@ -143,70 +177,48 @@ pub fn load_rules_with(
     parallel: bool,
     mut on_file: impl FnMut(&LoadResult),
 ) -> (Option<Loaded>, Vec<LoadResult>) {
-    let catalog = K8sAuditCatalog::new();
-    let source_known = |s: &str| s == SOURCE;
-    let source_not_served = |s: &str| s == "syscall";
-    let lhs_valid = |src: &str, f: &str| match src {
-        SOURCE => lhs_field_valid(&catalog, f),
-        "syscall" => falco_rs_rules::syscall::is_field(f.split('[').next().unwrap_or(f)),
-        _ => false,
-    };
-    let env = LoaderEnv {
-        engine_version: ENGINE_VERSION,
-        source_known: &source_known,
-        source_not_served: &source_not_served,
-        lhs_field_valid: &lhs_valid,
-    };
-    // One memo for the whole load, shared with the helper thread of a parallel load:
-    // the final compile then finds most conditions parsed by the helper (-j 2 load
-    // median 13.25 -> 12.56 ms; a memo per thread was slower, 13.93 ms).
-    let parsed = ParseMemo::default();
-    let opts = CompileOptions {
-        catalog: &catalog,
-        append_output,
-        source_not_served: &source_not_served,
-        parsed: &parsed,
-    };
-    let mut collector = Collector::default();
-    let (results, last) = std::thread::scope(|scope| {
-        // Each file's result and compiled rules, in file order (some still compiling).
-        let mut outcomes = Vec::new();
-        for (i, src) in sources.iter().enumerate() {
-            let mut res = LoadResult::new(&src.name, &src.content);
-            let read = collector.read(&env, &mut res);
-            if read && parallel && i + 1 < sources.len() {
-                let (snapshot, opts) = (collector.clone(), &opts);
-                outcomes.push(FileOutcome::Compiling(scope.spawn(move || {
-                    let compiled = compile(&snapshot, opts, &mut res);
-                    (res, compiled)
-                })));
-                continue;
+    with_loader(append_output, |env, opts| {
+        let mut collector = Collector::default();
+        let (results, last) = std::thread::scope(|scope| {
+            // Each file's result and compiled rules, in file order (some still compiling).
+            let mut outcomes = Vec::new();
+            for (i, src) in sources.iter().enumerate() {
+                let mut res = LoadResult::new(&src.name, &src.content);
+                let read = collector.read(env, &mut res);
+                if read && parallel && i + 1 < sources.len() {
+                    let snapshot = collector.clone();
+                    outcomes.push(FileOutcome::Compiling(scope.spawn(move || {
+                        let compiled = compile(&snapshot, opts, &mut res);
+                        (res, compiled)
+                    })));
+                    continue;
+                }
+                let compiled = if read {
+                    compile(&collector, opts, &mut res)
+                } else {
+                    None
+                };
+                let ok = res.successful();
+                outcomes.push(FileOutcome::Done(Box::new((res, compiled))));
+                if !ok && !keep_going {
+                    break;
+                }
             }
-            let compiled = if read {
-                compile(&collector, &opts, &mut res)
-            } else {
-                None
-            };
-            let ok = res.successful();
-            outcomes.push(FileOutcome::Done(Box::new((res, compiled))));
-            if !ok && !keep_going {
-                break;
-            }
-        }
-        let finished = outcomes.into_iter().map(|outcome| match outcome {
-            FileOutcome::Done(done) => *done,
-            FileOutcome::Compiling(handle) => match handle.join() {
-                Ok(done) => done,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
+            let finished = outcomes.into_iter().map(|outcome| match outcome {
+                FileOutcome::Done(done) => *done,
+                FileOutcome::Compiling(handle) => match handle.join() {
+                    Ok(done) => done,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+            });
+            take_in_file_order(finished, keep_going, &mut on_file)
         });
-        take_in_file_order(finished, keep_going, &mut on_file)
-    });
-    let loaded = last.map(|compiled| Loaded {
-        compiled,
-        collector,
-    });
-    (loaded, results)
+        let loaded = last.map(|compiled| Loaded {
+            compiled,
+            collector,
+        });
+        (loaded, results)
+    })
 }
 
 /// A file's load result and compiled rules, or the helper thread compiling them.
@@ -225,37 +237,18 @@ pub fn load_file_skipping(
     append_output: &[AppendOutput],
     skip: &[usize],
 ) -> LoadResult {
-    let catalog = K8sAuditCatalog::new();
-    let source_known = |s: &str| s == SOURCE;
-    let source_not_served = |s: &str| s == "syscall";
-    let lhs_valid = |src: &str, f: &str| match src {
-        SOURCE => lhs_field_valid(&catalog, f),
-        "syscall" => falco_rs_rules::syscall::is_field(f.split('[').next().unwrap_or(f)),
-        _ => false,
-    };
-    let env = LoaderEnv {
-        engine_version: ENGINE_VERSION,
-        source_known: &source_known,
-        source_not_served: &source_not_served,
-        lhs_field_valid: &lhs_valid,
-    };
-    let mut collector = Collector::default();
-    for p in prior {
-        let mut res = LoadResult::new(&p.name, &p.content);
-        collector.read(&env, &mut res);
-    }
-    let mut res = LoadResult::new(&src.name, &src.content);
-    if collector.read_skipping(&env, &mut res, skip) {
-        let parsed = ParseMemo::default();
-        let opts = CompileOptions {
-            catalog: &catalog,
-            append_output,
-            source_not_served: &source_not_served,
-            parsed: &parsed,
-        };
-        let _ = compile(&collector, &opts, &mut res);
-    }
-    res
+    with_loader(append_output, |env, opts| {
+        let mut collector = Collector::default();
+        for p in prior {
+            let mut res = LoadResult::new(&p.name, &p.content);
+            collector.read(env, &mut res);
+        }
+        let mut res = LoadResult::new(&src.name, &src.content);
+        if collector.read_skipping(env, &mut res, skip) {
+            let _ = compile(&collector, opts, &mut res);
+        }
+        res
+    })
 }
 
 /// Checks `required_plugin_versions` against the plugins in use.
