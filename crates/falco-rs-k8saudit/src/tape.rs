@@ -339,10 +339,9 @@ impl<'a> V<'a> {
         let (ha, hb) = (key_hash(a.as_bytes()), key_hash(b.as_bytes()));
         let (mut va, mut vb) = (None, None);
         for (k, v) in self.entries() {
-            let n = k.doc.node(k.i);
-            if va.is_none() && (n.esc || n.hash == ha) && key_eq(k, a) {
+            if va.is_none() && key_is(k, a, ha) {
                 va = Some(v);
-            } else if vb.is_none() && (n.esc || n.hash == hb) && key_eq(k, b) {
+            } else if vb.is_none() && key_is(k, b, hb) {
                 vb = Some(v);
             }
             if va.is_some() && vb.is_some() {
@@ -387,12 +386,17 @@ impl<'a> V<'a> {
             }
         }
         self.entries()
-            .find(|(k, _)| {
-                let n = k.doc.node(k.i);
-                (n.esc || n.hash == h) && key_eq(*k, key)
-            })
+            .find(|&(k, _)| key_is(k, key, h))
             .map(|(_, v)| v)
     }
+}
+
+/// Whether key node `k` reads `key`, whose [`key_hash`] is `h`: the hash rules most keys
+/// out; keys with escapes hash their compact text, so they are compared whatever it is.
+#[inline]
+fn key_is(k: V<'_>, key: &str, h: u16) -> bool {
+    let n = k.doc.node(k.i);
+    (n.esc || n.hash == h) && key_eq(k, key)
 }
 
 /// Whether key node `k` reads `key`: keys without escapes compare their bytes (a range of
