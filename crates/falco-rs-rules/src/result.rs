@@ -254,24 +254,21 @@ impl Context {
 
     /// A child context at a YAML position.
     pub fn child(&self, mark: Mark, item_type: ItemType, item_name: &str) -> Self {
-        let mut locs = Vec::with_capacity(self.locs.len() + 1);
-        locs.extend_from_slice(&self.locs);
         // A child usually names the item its parent names (a rule's condition, output).
         let item_name = match self.locs.last() {
             Some(last) if *last.item_name == *item_name => last.item_name.clone(),
             _ => item_name.into(),
         };
-        locs.push(Location {
-            name: self
-                .locs
-                .first()
-                .map_or_else(|| "".into(), |l| l.name.clone()),
-            mark,
-            item_type,
-            item_name,
-        });
         Context {
-            locs,
+            locs: self.chain_with(Location {
+                name: self
+                    .locs
+                    .first()
+                    .map_or_else(|| "".into(), |l| l.name.clone()),
+                mark,
+                item_type,
+                item_name,
+            }),
             alt_content: None,
         }
     }
@@ -290,9 +287,7 @@ impl Context {
         };
         name = name.replace(['\n', '\r'], " ");
         let last = self.locs.last().map(|l| l.mark).unwrap_or_default();
-        let mut locs = Vec::with_capacity(self.locs.len() + 1);
-        locs.extend_from_slice(&self.locs);
-        locs.push(Location {
+        let locs = self.chain_with(Location {
             name: name.into(),
             mark: Mark {
                 offset: index + last.offset,
@@ -306,6 +301,14 @@ impl Context {
             locs,
             alt_content: Some(condition.to_string()),
         }
+    }
+
+    /// This chain's locations followed by `loc` (the names are shared, not copied).
+    fn chain_with(&self, loc: Location) -> Vec<Location> {
+        let mut locs = Vec::with_capacity(self.locs.len() + 1);
+        locs.extend_from_slice(&self.locs);
+        locs.push(loc);
+        locs
     }
 
     /// The file name of the chain.
