@@ -128,11 +128,17 @@ impl AuditEvent {
         self.object_ref_str("subresource")
     }
 
-    /// [`verb`](Self::verb), [`resource`](Self::resource) and
-    /// [`subresource`](Self::subresource) together, looking `objectRef` up once (the keys
-    /// of a rule index, read for every event).
+    /// `user.username` when it is a JSON string (a cheap key for a rule index).
     #[must_use]
-    pub fn index_keys(&self) -> [Option<&str>; 3] {
+    pub fn user_name(&self) -> Option<&str> {
+        plain_str_at(self.top("user").filter(|u| u.kind() == J::Obj), "username")
+    }
+
+    /// [`verb`](Self::verb), [`resource`](Self::resource),
+    /// [`subresource`](Self::subresource) and [`user_name`](Self::user_name) together,
+    /// looking `objectRef` up once (the keys of a rule index, read for every event).
+    #[must_use]
+    pub fn index_keys(&self) -> [Option<&str>; 4] {
         let (resource, subresource) = self
             .object_ref()
             .map_or((None, None), |o| o.get_pair("resource", "subresource"));
@@ -140,6 +146,7 @@ impl AuditEvent {
             self.verb(),
             resource.and_then(V::as_plain_str),
             subresource.and_then(V::as_plain_str),
+            self.user_name(),
         ]
     }
 

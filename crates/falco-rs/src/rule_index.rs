@@ -1,10 +1,11 @@
-//! Rule index by verb × resource × subresource, as Falco's event-type index does for
-//! syscalls: most rules cannot match most audit events, and a handful of top-level keys
+//! Rule index by verb × resource × subresource × user name, as Falco's event-type index
+//! does for syscalls: most rules cannot match most audit events, and a handful of keys
 //! tells which.
 //!
 //! For every active rule the compiled condition is analysed
 //! ([`Program::required_values`]): when it can only be true if `ka.verb` (resp.
-//! `ka.target.resource`, `ka.target.subresource`) equals one of a set of constants, the rule
+//! `ka.target.resource`, `ka.target.subresource`, `ka.user.name`) equals one of a set of
+//! constants, the rule
 //! is a candidate only for events whose value is in that set. When the analysis cannot tell,
 //! or when the event's value is not a JSON string, the rule is a candidate. Candidates are
 //! yielded in the original evaluation order, so `rule_matching: first` is unchanged.
@@ -20,7 +21,12 @@ use std::collections::HashMap;
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Fields the index keys on, in the order of the values `AuditEvent::index_keys` gives.
-const DIMENSIONS: [&str; 3] = ["ka.verb", "ka.target.resource", "ka.target.subresource"];
+const DIMENSIONS: [&str; 4] = [
+    "ka.verb",
+    "ka.target.resource",
+    "ka.target.subresource",
+    "ka.user.name",
+];
 
 #[derive(Debug)]
 struct Dimension {

@@ -67,6 +67,16 @@ fn events() -> Vec<AuditEvent> {
         "services",
     ];
     let subresources = [None, Some("exec"), Some("attach"), Some("status")];
+    let users = [
+        serde_json::json!("system:anonymous"),
+        serde_json::json!("admin"),
+        serde_json::json!("kubernetes-admin"),
+        serde_json::json!("minikube-user"),
+        serde_json::json!("alice"),
+        serde_json::json!("system:serviceaccount:kube-system:default"),
+        serde_json::json!("ad\"min"),
+        serde_json::json!(7),
+    ];
     let base: Vec<serde_json::Value> = out
         .iter()
         .map(|e| serde_json::from_str(e.payload()).unwrap())
@@ -81,6 +91,19 @@ fn events() -> Vec<AuditEvent> {
             v["verb"] = verb.into();
             push(&v, &mut out);
         }
+        for user in &users {
+            let mut v = b.clone();
+            if !v["user"].is_object() {
+                v["user"] = serde_json::json!({});
+            }
+            v["user"]["username"] = user.clone();
+            push(&v, &mut out);
+        }
+        let mut v = b.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("user");
+        }
+        push(&v, &mut out);
         for resource in resources {
             for sub in subresources {
                 let mut v = b.clone();
