@@ -35,6 +35,20 @@ struct Dimension {
     other: Vec<u64>,
     /// For each constant some rule requires: the rules that are candidates for it.
     by_value: FastMap<Box<str>, Vec<u64>>,
+    /// Bit `n % 64` set for each length `n` of a key of `by_value`: most event values
+    /// (`get`, `list`, service account names) are in no rule's set, and a length not
+    /// listed here skips hashing them.
+    lengths: u64,
+}
+
+impl Dimension {
+    /// The rules that are candidates for an event whose value is `key`.
+    fn candidates(&self, key: &str) -> &[u64] {
+        if self.lengths & (1 << (key.len() % 64)) == 0 {
+            return &self.other;
+        }
+        self.by_value.get(key).unwrap_or(&self.other)
+    }
 }
 
 /// Candidate rules of an event, as bit sets over positions in the evaluation order.
@@ -81,7 +95,12 @@ impl RuleIndex {
                         set(bits, pos);
                     }
                 }
-                Dimension { other, by_value }
+                let lengths = by_value.keys().fold(0u64, |m, k| m | 1 << (k.len() % 64));
+                Dimension {
+                    other,
+                    by_value,
+                    lengths,
+                }
             })
             .collect();
         RuleIndex {
@@ -141,7 +160,7 @@ impl RuleIndex {
         for (dim, key) in self.dims.iter().zip(keys) {
             // Unknown (missing or not a string): every rule stays a candidate.
             let Some(key) = key else { continue };
-            let bits = dim.by_value.get(key).unwrap_or(&dim.other);
+            let bits = dim.candidates(key);
             for (s, b) in scratch.iter_mut().zip(bits) {
                 *s &= *b;
             }
