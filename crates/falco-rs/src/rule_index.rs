@@ -5,10 +5,10 @@
 //! For every active rule the compiled condition is analysed
 //! ([`Program::required_values`]): when it can only be true if `ka.verb` (resp.
 //! `ka.target.resource`, `ka.target.subresource`, `ka.user.name`) equals one of a set of
-//! constants, the rule
-//! is a candidate only for events whose value is in that set. When the analysis cannot tell,
-//! or when the event's value is not a JSON string, the rule is a candidate. Candidates are
-//! yielded in the original evaluation order, so `rule_matching: first` is unchanged.
+//! constants, the rule is a candidate only for events whose value is in that set. When the
+//! analysis cannot tell, or when the event's value is not a JSON string, the rule is a
+//! candidate. Candidates are yielded in the original evaluation order, so
+//! `rule_matching: first` is unchanged.
 
 use falco_rs_engine::Program;
 use falco_rs_k8saudit::AuditEvent;
