@@ -63,16 +63,24 @@ fn go_atoi(s: &str) -> Option<i64> {
 /// dropped, the rest is split on `/`, every token is unescaped (`~1` → `/`, then `~0` → `~`)
 /// and looked up with [`get1`]. The empty pointer is handled by the caller.
 pub(crate) fn pointer<'v>(root: V<'v>, ptr: &str) -> Option<V<'v>> {
-    let ptr = ptr.strip_prefix('/').unwrap_or(ptr);
+    let mut rest = ptr.strip_prefix('/').unwrap_or(ptr);
     let mut cur = root;
-    for token in ptr.split('/') {
-        cur = if token.contains('~') {
+    // Split by hand, as `split('/')` would: `str::split` and `str::contains` each call
+    // memchr, which costs more than these short pointers (`/stage`, `/metadata/name`)
+    // and was read for every event through the rules' `kevt` macro.
+    loop {
+        let end = rest.bytes().position(|b| b == b'/').unwrap_or(rest.len());
+        let token = rest.get(..end)?;
+        cur = if token.bytes().any(|b| b == b'~') {
             get1(cur, &token.replace("~1", "/").replace("~0", "~"))?
         } else {
             get1(cur, token)?
         };
+        rest = match rest.get(end + 1..) {
+            Some(r) => r,
+            None => return Some(cur),
+        };
     }
-    Some(cur)
 }
 
 /// Re-indents valid compact JSON text the way Go's `json.Indent(dst, src, "", "  ")` does:
