@@ -794,6 +794,10 @@ pub(crate) static DEFS: &[Def] = &[
 ];
 
 /// The table row of a field id.
+/// Id of `ka.user.name`, whose value the event looks up once for the rule index and the
+/// rules alike.
+pub(crate) const USER_NAME_ID: u32 = 8;
+
 pub(crate) fn def(id: u32) -> Option<&'static Def> {
     DEFS.get(usize::try_from(id).ok()?)
 }
@@ -914,6 +918,7 @@ mod tests {
     fn ids_follow_the_plugin_declaration_order() {
         assert_eq!(DEFS.len(), 124);
         assert_eq!(lookup("ka.auditid"), Some(0));
+        assert_eq!(lookup("ka.user.name"), Some(USER_NAME_ID));
         assert_eq!(lookup("ka.req.binding.subject.has_name"), Some(25));
         assert_eq!(lookup("ka.req.pod.containers.args"), Some(28));
         assert_eq!(lookup("ka.req.pod.containers.add_capabilities"), Some(58));

@@ -9,7 +9,7 @@ use falco_rs_engine::{EventView, FieldMeta, OutputValue};
 
 use crate::catalog::{self, Evt, Kind};
 use crate::extract::extract_ka;
-use crate::jsontext::{get1, go_indent, jt, pointer};
+use crate::jsontext::{get1, get_path, go_indent, jt, pointer};
 use crate::tape::{Doc, Kind as J, V};
 use crate::SOURCE_NAME;
 
@@ -30,6 +30,9 @@ pub struct AuditEvent {
     /// (few rules read it; the conversion was 3% of a replay) and kept inline so that
     /// extracting it does not allocate.
     rawtime: std::cell::OnceCell<Digits>,
+    /// Position of `user.username` (`ka.user.name`'s path), found on first use: the rule
+    /// index and the rules both read it for every event.
+    user_name: std::cell::OnceCell<Option<u32>>,
 }
 
 /// Decimal digits, left-aligned in an 8-aligned buffer: `str::from_utf8` checks aligned
@@ -50,6 +53,7 @@ impl AuditEvent {
         let has_audit_id = root.kind() == J::Obj && root.get("auditID").is_some();
         AuditEvent {
             rawtime: std::cell::OnceCell::new(),
+            user_name: std::cell::OnceCell::new(),
             doc,
             time_ns,
             num: 0,
@@ -146,7 +150,19 @@ impl AuditEvent {
     /// `user.username` when it is a JSON string (a cheap key for a rule index).
     #[must_use]
     pub fn user_name(&self) -> Option<&str> {
-        plain_str_at(self.top("user").filter(|u| u.kind() == J::Obj), "username")
+        self.user_name_value().and_then(V::as_plain_str)
+    }
+
+    /// The value at `ka.user.name`'s path, walked once per event.
+    fn user_name_value(&self) -> Option<V<'_>> {
+        let position = self.user_name.get_or_init(|| {
+            let keys = catalog::def(catalog::USER_NAME_ID).and_then(|d| match d.kind {
+                Kind::Keys(keys) => Some(keys),
+                _ => None,
+            })?;
+            get_path(self.doc.root(), keys).map(V::position)
+        });
+        self.doc.value((*position)?)
     }
 
     /// [`verb`](Self::verb), [`resource`](Self::resource),
@@ -261,6 +277,14 @@ impl EventView for AuditEvent {
                 // The plugin extracts nothing from events without a top-level auditID.
                 if !self.has_audit_id {
                     return false;
+                }
+                if field.id == catalog::USER_NAME_ID {
+                    // The same walk as `extract_ka`'s, shared with the rule index.
+                    match self.user_name_value() {
+                        Some(v) => out.push(jt(v)),
+                        None => return false,
+                    }
+                    return out.len() > before;
                 }
                 let index = (field.index != u64::MAX).then_some(field.index);
                 extract_ka(self.doc.root(), def, key, index, out)

@@ -217,6 +217,14 @@ impl Doc {
         V { doc: self, i: 0 }
     }
 
+    /// The value at `position` ([`V::position`] of a value of this document).
+    pub(crate) fn value(&self, position: u32) -> Option<V<'_>> {
+        ((position as usize) < self.nodes.len()).then_some(V {
+            doc: self,
+            i: position,
+        })
+    }
+
     /// A document of one value of this one (an item of an `EventList`), sharing nothing.
     pub(crate) fn sub(&self, v: V<'_>) -> Doc {
         let n = self.nodes[v.i as usize];
@@ -254,6 +262,11 @@ impl Doc {
 impl<'a> V<'a> {
     pub(crate) fn kind(self) -> Kind {
         self.doc.node(self.i).kind
+    }
+
+    /// The value's position in its document (see [`Doc::value`]).
+    pub(crate) fn position(self) -> u32 {
+        self.i
     }
 
     /// The whole text of the value (with quotes for a string).
