@@ -793,11 +793,11 @@ pub(crate) static DEFS: &[Def] = &[
     ),
 ];
 
-/// The table row of a field id.
 /// Id of `ka.user.name`, whose value the event looks up once for the rule index and the
 /// rules alike.
 pub(crate) const USER_NAME_ID: u32 = 8;
 
+/// The table row of a field id.
 pub(crate) fn def(id: u32) -> Option<&'static Def> {
     DEFS.get(usize::try_from(id).ok()?)
 }

@@ -8,7 +8,7 @@ use falco_rs_engine::evttime;
 use falco_rs_engine::{EventView, FieldMeta, OutputValue};
 
 use crate::catalog::{self, Evt, Kind};
-use crate::extract::extract_ka;
+use crate::extract::{extract_ka, push_keys_value};
 use crate::jsontext::{get1, get_path, go_indent, jt, pointer};
 use crate::tape::{Doc, Kind as J, V};
 use crate::SOURCE_NAME;
@@ -279,15 +279,12 @@ impl EventView for AuditEvent {
                     return false;
                 }
                 if field.id == catalog::USER_NAME_ID {
-                    // The same walk as `extract_ka`'s, shared with the rule index.
-                    match self.user_name_value() {
-                        Some(v) => out.push(jt(v)),
-                        None => return false,
-                    }
-                    return out.len() > before;
+                    // `extract_ka`'s walk, done once and shared with the rule index.
+                    push_keys_value(def, self.user_name_value(), out)
+                } else {
+                    let index = (field.index != u64::MAX).then_some(field.index);
+                    extract_ka(self.doc.root(), def, key, index, out)
                 }
-                let index = (field.index != u64::MAX).then_some(field.index);
-                extract_ka(self.doc.root(), def, key, index, out)
             }
             kind => self.extract_json(kind, key, out),
         };

@@ -81,6 +81,27 @@ fn repository(image: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+/// The values of a [`Kind::Keys`] field `def` whose path walk ended at `v`: the value,
+/// or the elements of a list field's array; `false` when the walk found nothing.
+pub(crate) fn push_keys_value<'a>(
+    def: &Def,
+    v: Option<V<'a>>,
+    out: &mut Vec<Cow<'a, str>>,
+) -> bool {
+    let Some(v) = v else {
+        return false;
+    };
+    if def.is_list {
+        if v.kind() != J::Arr {
+            return false;
+        }
+        out.extend(v.elements().map(jt));
+    } else {
+        out.push(jt(v));
+    }
+    true
+}
+
 /// Extracts the `ka.*` field `def` from `root`.
 pub(crate) fn extract_ka<'a>(
     root: V<'a>,
@@ -90,20 +111,7 @@ pub(crate) fn extract_ka<'a>(
     out: &mut Vec<Cow<'a, str>>,
 ) -> bool {
     match def.kind {
-        Kind::Keys(keys) => {
-            let Some(v) = get_path(root, keys) else {
-                return false;
-            };
-            if def.is_list {
-                if v.kind() != J::Arr {
-                    return false;
-                }
-                out.extend(v.elements().map(jt));
-            } else {
-                out.push(jt(v));
-            }
-            true
-        }
+        Kind::Keys(keys) => push_keys_value(def, get_path(root, keys), out),
         Kind::UriParam => {
             let Some(u) = get1(root, "requestURI") else {
                 return false;
