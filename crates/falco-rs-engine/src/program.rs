@@ -111,7 +111,50 @@ impl Program {
         }
     }
 
-    fn check_required(&self, i: u32, name: &str) -> Option<BTreeSet<String>> {
+    /// Prefixes `p` such that `filter` is false for every event whose plain, single-valued
+    /// field `name` is extracted as a string starting with `p` (Falco's
+    /// `not ka.user.name startswith "system:"`). Conservative: only `not (name startswith
+    /// p)`, combined through `and` (union: one false conjunct suffices) and `or`
+    /// (intersection: every branch must be false). A field that is not extracted excludes
+    /// nothing: `startswith` is then false and its negation true.
+    pub fn excluded_prefixes(&self, filter: FilterId, name: &str) -> BTreeSet<String> {
+        self.filters
+            .get(filter.0 as usize)
+            .map(|f| self.ir_excluded(&f.ir, name))
+            .unwrap_or_default()
+    }
+
+    fn ir_excluded(&self, ir: &Ir, name: &str) -> BTreeSet<String> {
+        match ir {
+            Ir::Check(_) => BTreeSet::new(),
+            Ir::Not(child) => match **child {
+                Ir::Check(i) => self.check_prefix(i, name).into_iter().collect(),
+                _ => BTreeSet::new(),
+            },
+            Ir::And(children) => children
+                .iter()
+                .flat_map(|c| self.ir_excluded(c, name))
+                .collect(),
+            Ir::Or(children) => {
+                let mut branches = children.iter().map(|c| self.ir_excluded(c, name));
+                let first = branches.next().unwrap_or_default();
+                branches.fold(first, |acc, b| acc.intersection(&b).cloned().collect())
+            }
+        }
+    }
+
+    /// `p` when check `i` is `name startswith p` on the plain string field `name`.
+    fn check_prefix(&self, i: u32, name: &str) -> Option<String> {
+        let c = self.plain_check(i, name)?;
+        match (&c.op, &c.rhs) {
+            (Op::StartsWith, RhsCode::Scalar(Matcher::StartsWith(p))) => Some(p.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Check `i` when its left-hand side is the plain (no argument, single-valued,
+    /// not numeric) field `name`.
+    fn plain_check(&self, i: u32, name: &str) -> Option<&CheckCode> {
         let c = self.checks.get(i as usize)?;
         let slot = c.lhs.as_slot()?;
         let meta = self.fields.get(slot as usize)?;
@@ -121,6 +164,11 @@ impl Program {
         if meta.ty.is_numeric() {
             return None;
         }
+        Some(c)
+    }
+
+    fn check_required(&self, i: u32, name: &str) -> Option<BTreeSet<String>> {
+        let c = self.plain_check(i, name)?;
         match (&c.op, &c.rhs, &c.raw) {
             (Op::Eq, RhsCode::Scalar(Matcher::StrEq(v)), _) => {
                 Some(std::iter::once(v.to_string()).collect())

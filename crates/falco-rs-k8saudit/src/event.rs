@@ -165,6 +165,27 @@ impl AuditEvent {
         self.doc.value((*position)?)
     }
 
+    /// `json.rawtime` (alias `jevt.rawtime`): the decimal event time in nanoseconds, or
+    /// `None` where the json plugin extracts nothing (a payload that is not an object
+    /// or array).
+    #[must_use]
+    pub fn json_rawtime(&self) -> Option<&str> {
+        self.is_json_container().then(|| self.rawtime())
+    }
+
+    /// The length of [`json_rawtime`](Self::json_rawtime) without writing its digits (a
+    /// rule index rules most events out by length alone).
+    #[must_use]
+    pub fn json_rawtime_len(&self) -> Option<usize> {
+        self.is_json_container()
+            .then(|| self.time_ns.checked_ilog10().map_or(1, |l| l as usize + 1))
+    }
+
+    /// Whether the payload's first byte is `{` or `[`: the json plugin rejects others.
+    fn is_json_container(&self) -> bool {
+        self.doc.text().starts_with(['{', '['])
+    }
+
     /// [`verb`](Self::verb), [`resource`](Self::resource),
     /// [`subresource`](Self::subresource) and [`user_name`](Self::user_name) together,
     /// looking `objectRef` up once (the keys of a rule index, read for every event).
@@ -206,8 +227,7 @@ impl AuditEvent {
     }
 
     fn extract_json<'a>(&'a self, kind: Kind, key: &str, out: &mut Vec<Cow<'a, str>>) -> bool {
-        // The json plugin rejects payloads whose first byte is not `{` or `[`.
-        if !self.doc.text().starts_with(['{', '[']) {
+        if !self.is_json_container() {
             return false;
         }
         match kind {

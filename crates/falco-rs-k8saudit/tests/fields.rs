@@ -166,6 +166,29 @@ fn field_docs_and_has_field() {
     }
 }
 
+/// The rule index reads `json.rawtime` through `json_rawtime` and judges it by
+/// `json_rawtime_len` first: both must agree with the extracted field.
+#[test]
+fn json_rawtime_key_agrees_with_the_field() {
+    for (time, digits) in [
+        ("1970-01-01T00:00:00Z", "0"),
+        ("1970-01-01T00:00:00.000000001Z", "1"),
+        ("1970-01-01T00:00:00.00000001Z", "10"),
+        ("1970-01-01T00:00:00.000000099Z", "99"),
+        ("1970-01-01T00:00:00.0000001Z", "100"),
+        ("1970-01-01T00:00:01Z", "1000000000"),
+        ("2024-05-01T10:00:00.000000042Z", "1714557600000000042"),
+        ("2262-04-11T23:47:16.854775807Z", "9223372036854775807"),
+    ] {
+        let ev = event(&format!(
+            r#"{{"kind":"Event","auditID":"1","stageTimestamp":"{time}"}}"#
+        ));
+        assert_eq!(get(&ev, "json.rawtime"), Some(vec![digits.to_string()]));
+        assert_eq!(ev.json_rawtime(), Some(digits), "{time}");
+        assert_eq!(ev.json_rawtime_len(), Some(digits.len()), "{time}");
+    }
+}
+
 #[test]
 fn json_fields() {
     let ev = event(

@@ -1,13 +1,19 @@
-//! Rule index by verb × resource × subresource × user name, as Falco's event-type index
-//! does for syscalls: most rules cannot match most audit events, and a handful of keys
-//! tells which.
+//! Rule index by verb × resource × subresource × user name × event time, as Falco's
+//! event-type index does for syscalls: most rules cannot match most audit events, and a
+//! handful of keys tells which.
 //!
-//! For every active rule the compiled condition is analysed
-//! ([`Program::required_values`]): when it can only be true if `ka.verb` (resp.
-//! `ka.target.resource`, `ka.target.subresource`, `ka.user.name`) equals one of a set of
-//! constants, the rule is a candidate only for events whose value is in that set. When the
-//! analysis cannot tell, or when the event's value is not a JSON string, the rule is a
-//! candidate. Candidates are yielded in the original evaluation order, so
+//! For every active rule the compiled condition is analysed:
+//! - [`Program::required_values`]: when it can only be true if `ka.verb` (resp.
+//!   `ka.target.resource`, `ka.target.subresource`, `ka.user.name`, `json.rawtime` /
+//!   `jevt.rawtime`) equals one of a set of constants, the rule is a candidate only for
+//!   events whose value is in that set (the official rules' `k8s_audit_never_true` is
+//!   `jevt.rawtime=0`);
+//! - [`Program::excluded_prefixes`]: when it is false for every value starting with some
+//!   prefix (`not ka.user.name startswith "system:"`), the rule is no candidate for
+//!   events whose value does.
+//!
+//! When the analysis cannot tell, or when the event's value is not a JSON string, the
+//! rule is a candidate. Candidates are yielded in the original evaluation order, so
 //! `rule_matching: first` is unchanged.
 
 use falco_rs_engine::Program;
@@ -20,34 +26,63 @@ use std::collections::HashMap;
 /// whose flooding resistance buys nothing for a fixed key set.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Fields the index keys on, in the order of the values `AuditEvent::index_keys` gives.
-const DIMENSIONS: [&str; 4] = [
-    "ka.verb",
-    "ka.target.resource",
-    "ka.target.subresource",
-    "ka.user.name",
+/// Where the index reads an event's value for a dimension.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// The value at this position of `AuditEvent::index_keys`.
+    Key(usize),
+    /// `AuditEvent::json_rawtime`, whose length is known without writing its digits.
+    JsonRawtime,
+}
+
+/// Fields the index keys on, and where each event's value comes from.
+const DIMENSIONS: [(&str, Source); 6] = [
+    ("ka.verb", Source::Key(0)),
+    ("ka.target.resource", Source::Key(1)),
+    ("ka.target.subresource", Source::Key(2)),
+    ("ka.user.name", Source::Key(3)),
+    ("json.rawtime", Source::JsonRawtime),
+    ("jevt.rawtime", Source::JsonRawtime),
 ];
 
 #[derive(Debug)]
 struct Dimension {
+    source: Source,
     /// Rules (bit = position in the evaluation order) that are candidates for a value not
     /// listed in `by_value`: the rules this dimension does not constrain.
     other: Vec<u64>,
     /// For each constant some rule requires: the rules that are candidates for it.
     by_value: FastMap<Box<str>, Vec<u64>>,
     /// Bit `n % 64` set for each length `n` of a key of `by_value`: most event values
-    /// (`get`, `list`, service account names) are in no rule's set, and a length not
-    /// listed here skips hashing them.
+    /// (`get`, `list`, service account names, times) are in no rule's set, and a length
+    /// not listed here skips hashing them.
     lengths: u64,
+    /// For each prefix some rule excludes: the rules that stay candidates for a value
+    /// starting with it.
+    excluded: Vec<(Box<str>, Vec<u64>)>,
 }
 
 impl Dimension {
-    /// The rules that are candidates for an event whose value is `key`.
-    fn candidates(&self, key: &str) -> &[u64] {
-        if self.lengths & (1 << (key.len() % 64)) == 0 {
-            return &self.other;
+    /// Narrows `scratch` to the candidates for an event whose value has length `len` and
+    /// text `text()`, which is asked for only when the length or a prefix needs it.
+    fn narrow<'k>(&self, len: usize, text: impl FnOnce() -> &'k str, scratch: &mut [u64]) {
+        let needs_text = self.lengths & (1 << (len % 64)) != 0 || !self.excluded.is_empty();
+        let text = needs_text.then(text);
+        let bits = text
+            .and_then(|t| self.by_value.get(t))
+            .unwrap_or(&self.other);
+        intersect(scratch, bits);
+        for (prefix, keep) in &self.excluded {
+            if text.is_some_and(|t| t.starts_with(&**prefix)) {
+                intersect(scratch, keep);
+            }
         }
-        self.by_value.get(key).unwrap_or(&self.other)
+    }
+}
+
+fn intersect(scratch: &mut [u64], bits: &[u64]) {
+    for (s, b) in scratch.iter_mut().zip(bits) {
+        *s &= *b;
     }
 }
 
@@ -75,7 +110,7 @@ impl RuleIndex {
         }
         let dims = DIMENSIONS
             .iter()
-            .map(|name| {
+            .map(|&(name, source)| {
                 let required: Vec<_> = order
                     .iter()
                     .map(|&ri| program.required_values(rules[ri].filter, name))
@@ -96,8 +131,23 @@ impl RuleIndex {
                     }
                 }
                 let lengths = by_value.keys().fold(0u64, |m, k| m | 1 << (k.len() % 64));
+                let mut excluded: Vec<(Box<str>, Vec<u64>)> = Vec::new();
+                for (pos, &ri) in order.iter().enumerate() {
+                    for prefix in program.excluded_prefixes(rules[ri].filter, name) {
+                        let at = match excluded.iter().position(|(p, _)| **p == *prefix) {
+                            Some(at) => at,
+                            None => {
+                                excluded.push((prefix.into(), all.clone()));
+                                excluded.len() - 1
+                            }
+                        };
+                        excluded[at].1[pos / 64] &= !(1 << (pos % 64));
+                    }
+                }
                 Dimension {
+                    source,
                     other,
+                    excluded,
                     by_value,
                     lengths,
                 }
@@ -129,11 +179,12 @@ impl RuleIndex {
     /// Number of rules that at least one dimension constrains (not candidates for every
     /// event).
     pub fn constrained(&self) -> usize {
+        let cleared = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) == 0;
         (0..self.len)
             .filter(|&i| {
-                self.dims
-                    .iter()
-                    .any(|d| d.other[i / 64] & (1 << (i % 64)) == 0)
+                self.dims.iter().any(|d| {
+                    cleared(&d.other, i) || d.excluded.iter().any(|(_, keep)| cleared(keep, i))
+                })
             })
             .count()
     }
@@ -157,12 +208,19 @@ impl RuleIndex {
             return;
         }
         let keys = ev.index_keys();
-        for (dim, key) in self.dims.iter().zip(keys) {
+        for dim in &self.dims {
             // Unknown (missing or not a string): every rule stays a candidate.
-            let Some(key) = key else { continue };
-            let bits = dim.candidates(key);
-            for (s, b) in scratch.iter_mut().zip(bits) {
-                *s &= *b;
+            match dim.source {
+                Source::Key(i) => {
+                    if let Some(key) = keys.get(i).copied().flatten() {
+                        dim.narrow(key.len(), || key, scratch);
+                    }
+                }
+                Source::JsonRawtime => {
+                    if let Some(len) = ev.json_rawtime_len() {
+                        dim.narrow(len, || ev.json_rawtime().unwrap_or_default(), scratch);
+                    }
+                }
             }
         }
         debug_assert_eq!(scratch.len(), self.words);

@@ -76,6 +76,17 @@ fn events() -> Vec<AuditEvent> {
         serde_json::json!("system:serviceaccount:kube-system:default"),
         serde_json::json!("ad\"min"),
         serde_json::json!(7),
+        serde_json::json!("system:"),
+        serde_json::json!("system"),
+        serde_json::json!("System:admin"),
+    ];
+    // Event times whose `jevt.rawtime` is `0` (the official rules' `k8s_audit_never_true`),
+    // another one-digit value, and a current one.
+    let times = [
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T00:00:00.000000001Z",
+        "1970-01-01T00:00:00.00000001Z",
+        "2024-05-01T10:00:00.000000Z",
     ];
     let base: Vec<serde_json::Value> = out
         .iter()
@@ -104,6 +115,17 @@ fn events() -> Vec<AuditEvent> {
             o.remove("user");
         }
         push(&v, &mut out);
+        for time in times {
+            for user in ["alice", "system:kube-scheduler"] {
+                let mut v = b.clone();
+                v["stageTimestamp"] = time.into();
+                if !v["user"].is_object() {
+                    v["user"] = serde_json::json!({});
+                }
+                v["user"]["username"] = user.into();
+                push(&v, &mut out);
+            }
+        }
         for resource in resources {
             for sub in subresources {
                 let mut v = b.clone();
