@@ -186,20 +186,17 @@ impl AuditEvent {
         self.doc.text().starts_with(['{', '['])
     }
 
-    /// [`verb`](Self::verb), [`resource`](Self::resource),
-    /// [`subresource`](Self::subresource) and [`user_name`](Self::user_name) together,
-    /// looking `objectRef` up once (the keys of a rule index, read for every event).
+    /// [`resource`](Self::resource) and [`subresource`](Self::subresource), looking
+    /// `objectRef` up once (keys of a rule index).
     #[must_use]
-    pub fn index_keys(&self) -> [Option<&str>; 4] {
+    pub fn target_resource(&self) -> (Option<&str>, Option<&str>) {
         let (resource, subresource) = self
             .object_ref()
             .map_or((None, None), |o| o.get_pair("resource", "subresource"));
-        [
-            self.verb(),
+        (
             resource.and_then(V::as_plain_str),
             subresource.and_then(V::as_plain_str),
-            self.user_name(),
-        ]
+        )
     }
 
     fn top(&self, key: &str) -> Option<V<'_>> {

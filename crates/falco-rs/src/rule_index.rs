@@ -29,20 +29,25 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Where the index reads an event's value for a dimension.
 #[derive(Debug, Clone, Copy)]
 enum Source {
-    /// The value at this position of `AuditEvent::index_keys`.
-    Key(usize),
+    Verb,
+    UserName,
     /// `AuditEvent::json_rawtime`, whose length is known without writing its digits.
     JsonRawtime,
+    Resource,
+    Subresource,
 }
 
-/// Fields the index keys on, and where each event's value comes from.
+/// Fields the index keys on and where each event's value comes from, in the order they
+/// are consulted. The lookup stops once no rule is left: for most events (reads by
+/// system accounts) the verb, the user name and the time rule out every rule, and
+/// `objectRef` is never read.
 const DIMENSIONS: [(&str, Source); 6] = [
-    ("ka.verb", Source::Key(0)),
-    ("ka.target.resource", Source::Key(1)),
-    ("ka.target.subresource", Source::Key(2)),
-    ("ka.user.name", Source::Key(3)),
+    ("ka.verb", Source::Verb),
+    ("ka.user.name", Source::UserName),
     ("json.rawtime", Source::JsonRawtime),
     ("jevt.rawtime", Source::JsonRawtime),
+    ("ka.target.resource", Source::Resource),
+    ("ka.target.subresource", Source::Subresource),
 ];
 
 #[derive(Debug)]
@@ -207,20 +212,27 @@ impl RuleIndex {
         if self.dims.is_empty() {
             return;
         }
-        let keys = ev.index_keys();
+        // `objectRef`'s resource and subresource, looked up together on first use.
+        let mut target = None;
         for dim in &self.dims {
             // Unknown (missing or not a string): every rule stays a candidate.
-            match dim.source {
-                Source::Key(i) => {
-                    if let Some(key) = keys.get(i).copied().flatten() {
-                        dim.narrow(key.len(), || key, scratch);
-                    }
-                }
+            let key = match dim.source {
+                Source::Verb => ev.verb(),
+                Source::UserName => ev.user_name(),
                 Source::JsonRawtime => {
                     if let Some(len) = ev.json_rawtime_len() {
                         dim.narrow(len, || ev.json_rawtime().unwrap_or_default(), scratch);
                     }
+                    None
                 }
+                Source::Resource => target.get_or_insert_with(|| ev.target_resource()).0,
+                Source::Subresource => target.get_or_insert_with(|| ev.target_resource()).1,
+            };
+            if let Some(key) = key {
+                dim.narrow(key.len(), || key, scratch);
+            }
+            if scratch.iter().all(|&w| w == 0) {
+                return;
             }
         }
         debug_assert_eq!(scratch.len(), self.words);
