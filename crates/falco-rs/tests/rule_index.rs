@@ -8,6 +8,7 @@ use falco_rs::rule_index::RuleIndex;
 use falco_rs::ruleset::{load_rules, ActiveRules, RulesSource};
 use falco_rs_k8saudit::{parse_payload, AuditEvent, ParseOptions};
 use falco_rs_output::AlertFormat;
+use falco_rs_rules::compile::CompiledRules;
 use falco_rs_rules::model::Priority;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +30,19 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// The compiled rules of corpus rules files, loaded in order.
+fn compiled(files: &[&str]) -> CompiledRules {
+    let sources: Vec<RulesSource> = files
+        .iter()
+        .map(|f| RulesSource {
+            name: f.to_string(),
+            content: std::fs::read_to_string(corpus().join(f)).unwrap(),
+        })
+        .collect();
+    let (loaded, _) = load_rules(&sources, &[], false, |_| {});
+    loaded.unwrap().compiled
 }
 
 fn events() -> Vec<AuditEvent> {
@@ -167,16 +181,7 @@ fn index_gives_identical_alerts_on_the_corpus() {
     ];
     let mut constrained_total = 0;
     for files in rulesets {
-        let sources: Vec<RulesSource> = files
-            .iter()
-            .map(|f| RulesSource {
-                name: f.to_string(),
-                content: std::fs::read_to_string(corpus().join(f)).unwrap(),
-            })
-            .collect();
-        let (loaded, _) = load_rules(&sources, &[], false, |_| {});
-        let loaded = loaded.unwrap();
-        let c = &loaded.compiled;
+        let c = &compiled(files);
         let active = ActiveRules::build(c, Priority::Debug, &[]);
         for (match_all, json) in [(true, false), (false, false), (true, true)] {
             {
@@ -219,18 +224,10 @@ fn index_gives_identical_alerts_on_the_corpus() {
 /// their verb, resource, user and time allow.
 #[test]
 fn candidates_of_typical_events() {
-    let sources: Vec<RulesSource> = [
+    let c = compiled(&[
         "rules/syscall/falco_rules.falco-0.31.1.yaml",
         "rules/k8s_audit_rules.falco-0.31.1.yaml",
-    ]
-    .iter()
-    .map(|f| RulesSource {
-        name: f.to_string(),
-        content: std::fs::read_to_string(corpus().join(f)).unwrap(),
-    })
-    .collect();
-    let (loaded, _) = load_rules(&sources, &[], false, |_| {});
-    let c = loaded.unwrap().compiled;
+    ]);
     let active = ActiveRules::build(&c, Priority::Debug, &[]);
     let index = RuleIndex::build(&c.rules, &c.program, &active.order);
     let candidates = |verb: &str, resource: &str, user: &str, time: &str| {
