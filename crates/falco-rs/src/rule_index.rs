@@ -220,6 +220,7 @@ impl RuleIndex {
                 Source::Verb => ev.verb(),
                 Source::UserName => ev.user_name(),
                 Source::JsonRawtime => {
+                    // Judged by its length first: the digits are written only if needed.
                     if let Some(len) = ev.json_rawtime_len() {
                         dim.narrow(len, || ev.json_rawtime().unwrap_or_default(), scratch);
                     }
