@@ -104,15 +104,29 @@ fn set(bits: &mut [u64], i: usize) {
     bits[i / 64] |= 1 << (i % 64);
 }
 
+fn clear(bits: &mut [u64], i: usize) {
+    bits[i / 64] &= !(1 << (i % 64));
+}
+
+fn is_set(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// The bit set of the first `len` positions.
+fn first_n(len: usize) -> Vec<u64> {
+    let mut bits = vec![0u64; len.div_ceil(64)];
+    for i in 0..len {
+        set(&mut bits, i);
+    }
+    bits
+}
+
 impl RuleIndex {
     /// Builds the index of the rules `order` (indexes into `rules`) of `program`.
     pub fn build(rules: &[CompiledRule], program: &Program, order: &[usize]) -> RuleIndex {
         let len = order.len();
         let words = len.div_ceil(64);
-        let mut all = vec![0u64; words];
-        for i in 0..len {
-            set(&mut all, i);
-        }
+        let all = first_n(len);
         let dims = DIMENSIONS
             .iter()
             .map(|&(name, source)| {
@@ -146,7 +160,7 @@ impl RuleIndex {
                                 excluded.len() - 1
                             }
                         };
-                        excluded[at].1[pos / 64] &= !(1 << (pos % 64));
+                        clear(&mut excluded[at].1, pos);
                     }
                 }
                 Dimension {
@@ -168,15 +182,10 @@ impl RuleIndex {
 
     /// An index that makes every rule a candidate for every event (for comparisons).
     pub fn disabled(order_len: usize) -> RuleIndex {
-        let words = order_len.div_ceil(64);
-        let mut all = vec![0u64; words];
-        for i in 0..order_len {
-            set(&mut all, i);
-        }
         RuleIndex {
             len: order_len,
-            words,
-            all,
+            words: order_len.div_ceil(64),
+            all: first_n(order_len),
             dims: Vec::new(),
         }
     }
@@ -184,11 +193,10 @@ impl RuleIndex {
     /// Number of rules that at least one dimension constrains (not candidates for every
     /// event).
     pub fn constrained(&self) -> usize {
-        let cleared = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) == 0;
         (0..self.len)
             .filter(|&i| {
                 self.dims.iter().any(|d| {
-                    cleared(&d.other, i) || d.excluded.iter().any(|(_, keep)| cleared(keep, i))
+                    !is_set(&d.other, i) || d.excluded.iter().any(|(_, keep)| !is_set(keep, i))
                 })
             })
             .count()
