@@ -189,22 +189,24 @@ impl Doc {
     /// Parses `input` (one JSON value); the error is serde_json's message.
     pub(crate) fn parse(input: &[u8]) -> Result<Doc, String> {
         // simdutf8: the same answer as std's check, 2-3x faster on this mostly-ASCII text.
-        // Most producers write compact JSON: the compact parser takes it as its own text and
-        // gives up at the first byte where the text would differ (structural whitespace, an
-        // escape serde_json writes otherwise), which for other inputs comes early.
-        let fast = simdutf8::basic::from_utf8(input).ok().and_then(|s| {
-            Parser::<true>::run(s.trim_matches(JSON_WS), false)
-                .or_else(|| Parser::<false>::run(s, false))
-        });
+        let fast = simdutf8::basic::from_utf8(input)
+            .ok()
+            .and_then(|s| Self::tape(s, false));
         if let Some(doc) = fast {
             return Ok(doc);
         }
         // Not sure, or invalid: let serde_json decide and normalise.
         let value: serde_json::Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
-        let text = value.to_string();
-        Parser::<true>::run(&text, true)
-            .or_else(|| Parser::<false>::run(&text, true))
-            .ok_or_else(|| "cannot tape JSON".to_string())
+        Self::tape(&value.to_string(), true).ok_or_else(|| "cannot tape JSON".to_string())
+    }
+
+    /// Tapes `text`. Most producers write compact JSON: the compact parser takes it as its
+    /// own text and gives up at the first byte where the text would differ (structural
+    /// whitespace, an escape serde_json writes otherwise), which for other inputs comes
+    /// early; the general parser then runs.
+    fn tape(text: &str, trusted: bool) -> Option<Doc> {
+        Parser::<true>::run(text.trim_matches(JSON_WS), trusted)
+            .or_else(|| Parser::<false>::run(text, trusted))
     }
 
     /// The compact text.
