@@ -239,19 +239,16 @@ pub fn load_all(text: &str) -> Result<Vec<Node>, YamlError> {
 }
 
 /// Converts libyaml's character-based marks into byte offsets.
-struct LineIndex {
+struct LineIndex<'t> {
     starts: Vec<usize>,
-    text: String,
+    text: &'t str,
 }
 
-impl LineIndex {
-    fn new(text: &str) -> Self {
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex {
-            starts,
-            text: text.to_string(),
-        }
+        LineIndex { starts, text }
     }
 
     fn mark(&self, m: libyaml_safer::Mark) -> Mark {
