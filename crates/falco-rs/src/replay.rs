@@ -479,13 +479,12 @@ fn work_chunk(
     Some(res)
 }
 
-/// [`replay`] with `jobs` worker threads (the calling thread is one of them). Each worker
-/// takes the next chunk of lines from the shared reader (so the text is hot in its cache
-/// when parsed), parses it, takes its event numbers from a ledger in chunk order when the
-/// rules read `evt.num` or `-M` is set (otherwise without waiting for earlier chunks) and
-/// evaluates it; then it reports errors, counts and emits alerts of every chunk ready in
-/// input order (so no thread is woken to emit). The output is identical to the
-/// single-threaded replay's.
+/// [`replay`] with `jobs` worker threads. Each worker takes the next chunk of lines from
+/// the shared reader (so the text is hot in its cache when parsed), parses it, takes its
+/// event numbers from a ledger in chunk order when the rules read `evt.num` or `-M` is
+/// set (otherwise without waiting for earlier chunks) and evaluates it; then it reports errors,
+/// counts and emits alerts of every chunk ready in input order (so no thread is woken to
+/// emit). The output is identical to the single-threaded replay's.
 pub fn replay_parallel(
     path: &Path,
     opts: &ParseOptions,
@@ -515,109 +514,67 @@ pub fn replay_parallel(
         detector,
         result: Ok(()),
     });
-    let shared = Shared {
-        reader: &reader,
-        ledger: &ledger,
-        pool: &pool,
-        emit: &emit,
-        opts,
-        legacy,
-        in_order,
-        lead,
-    };
-    // The calling thread is the last worker: it is running already, where a thread of
-    // its own would have to be started first.
     std::thread::scope(|scope| {
-        let Some((own, others)) = evaluators.split_last_mut() else {
-            return;
-        };
-        for evaluator in others {
-            let shared = &shared;
-            scope.spawn(move || shared.work(evaluator));
+        for evaluator in &mut evaluators {
+            let (reader, ledger, pool, emit) = (&reader, &ledger, &pool, &emit);
+            scope.spawn(move || {
+                let _guard = AbortOnPanic(ledger);
+                loop {
+                    let work = match reader.lock() {
+                        Ok(mut r) => r.next_work(),
+                        Err(_) => return,
+                    };
+                    if let Ok(Some(w)) = &work {
+                        if ledger.within_lead(w.seq(), lead).is_none() {
+                            return;
+                        }
+                    }
+                    // A byte range of a plain file is read here, outside the lock.
+                    let next = work.and_then(|w| w.map(|w| w.into_chunk(pool)).transpose());
+                    let res = match next {
+                        Ok(Some(chunk)) => {
+                            match work_chunk(chunk, pool, opts, legacy, ledger, in_order, evaluator)
+                            {
+                                Some(res) => Ok(res),
+                                None => return,
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(e) => Err(e),
+                    };
+                    let Ok(mut guard) = emit.lock() else {
+                        ledger.abort();
+                        return;
+                    };
+                    let st = &mut *guard;
+                    match res {
+                        Ok(res) => {
+                            st.emitter.accept(res, st.stats, st.detector);
+                            ledger.emitted(st.emitter.next);
+                        }
+                        Err(e) => {
+                            if st.result.is_ok() {
+                                st.result = Err(e);
+                            }
+                            st.emitter.stopped = true;
+                        }
+                    }
+                    if st.emitter.stopped {
+                        // Later chunks are not needed: stop the workers (they drop their work).
+                        ledger.abort();
+                        if let Ok(mut r) = reader.lock() {
+                            r.files.clear();
+                            r.current = None;
+                        }
+                        return;
+                    }
+                }
+            });
         }
-        shared.work(own);
     });
     emit.into_inner()
         .map_err(|_| std::io::Error::other("a replay worker panicked"))?
         .result
-}
-
-/// What the workers of a parallel replay share.
-struct Shared<'a, 's, 'd, 'r> {
-    reader: &'a std::sync::Mutex<ChunkReader>,
-    ledger: &'a Ledger,
-    pool: &'a BufferPool,
-    emit: &'a std::sync::Mutex<Emitting<'s, 'd, 'r>>,
-    opts: &'a ParseOptions,
-    legacy: bool,
-    in_order: bool,
-    lead: usize,
-}
-
-impl Shared<'_, '_, '_, '_> {
-    /// One worker: takes chunks until the input ends or the replay stops.
-    fn work(&self, evaluator: &mut Evaluator<'_>) {
-        let Shared {
-            reader,
-            ledger,
-            pool,
-            emit,
-            opts,
-            legacy,
-            in_order,
-            lead,
-        } = *self;
-        let _guard = AbortOnPanic(ledger);
-        loop {
-            let work = match reader.lock() {
-                Ok(mut r) => r.next_work(),
-                Err(_) => return,
-            };
-            if let Ok(Some(w)) = &work {
-                if ledger.within_lead(w.seq(), lead).is_none() {
-                    return;
-                }
-            }
-            // A byte range of a plain file is read here, outside the lock.
-            let next = work.and_then(|w| w.map(|w| w.into_chunk(pool)).transpose());
-            let res = match next {
-                Ok(Some(chunk)) => {
-                    match work_chunk(chunk, pool, opts, legacy, ledger, in_order, evaluator) {
-                        Some(res) => Ok(res),
-                        None => return,
-                    }
-                }
-                Ok(None) => return,
-                Err(e) => Err(e),
-            };
-            let Ok(mut guard) = emit.lock() else {
-                ledger.abort();
-                return;
-            };
-            let st = &mut *guard;
-            match res {
-                Ok(res) => {
-                    st.emitter.accept(res, st.stats, st.detector);
-                    ledger.emitted(st.emitter.next);
-                }
-                Err(e) => {
-                    if st.result.is_ok() {
-                        st.result = Err(e);
-                    }
-                    st.emitter.stopped = true;
-                }
-            }
-            if st.emitter.stopped {
-                // Later chunks are not needed: stop the workers (they drop their work).
-                ledger.abort();
-                if let Ok(mut r) = reader.lock() {
-                    r.files.clear();
-                    r.current = None;
-                }
-                return;
-            }
-        }
-    }
 }
 
 /// What the workers share to emit results: the in-order emitter and the replay's
