@@ -171,6 +171,9 @@ impl RuleIndex {
                     lengths,
                 }
             })
+            // A dimension no rule is constrained by (`json.rawtime` when the rules only
+            // read `jevt.rawtime`) would only be read for every event.
+            .filter(|d| d.other != all || !d.excluded.is_empty())
             .collect();
         RuleIndex {
             len,
