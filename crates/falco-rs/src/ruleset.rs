@@ -122,9 +122,8 @@ fn lhs_field_valid(catalog: &K8sAuditCatalog, field: &str) -> bool {
 /// Runs `load` with the loader environment and compile options of falco-rs: the
 /// k8s_audit source served with its field catalog, the syscall source known but not
 /// served (its fields checked by name), and one parse memo for every compile of the
-/// load (shared with the helper threads of a parallel load, so that the final compile
-/// finds most conditions parsed: `-j 2` load median 13.25 -> 12.56 ms; a memo per
-/// thread was slower, 13.93 ms).
+/// load (so that the compile after a later file finds the earlier files' conditions
+/// parsed).
 fn with_loader<T>(
     append_output: &[AppendOutput],
     load: impl FnOnce(&LoaderEnv<'_>, &CompileOptions<'_>) -> T,
@@ -153,79 +152,38 @@ fn with_loader<T>(
     load(&env, &opts)
 }
 
-/// Loads files in order like `falco -r`: stops at the first failing file.
-/// `on_file` sees each file's result (to print warnings or errors).
+/// Loads files in order like `falco -r`: each file is read and then everything read so
+/// far is compiled (Falco compiles after every file, to report that file's problems); stops
+/// at the first failing file unless `keep_going`. `on_file` sees each file's result (to
+/// print warnings or errors). The compiles run one after another on the calling thread:
+/// a helper thread compiling each file but the last while the next one was read (`-j N`)
+/// was dropped, being slower at the median on both official rulesets (see
+/// docs/performance.md).
 pub fn load_rules(
     sources: &[RulesSource],
     append_output: &[AppendOutput],
     keep_going: bool,
     on_file: impl FnMut(&LoadResult),
 ) -> (Option<Loaded>, Vec<LoadResult>) {
-    load_rules_with(sources, append_output, keep_going, false, on_file)
-}
-
-/// [`load_rules`]; with `parallel`, the compile that follows each file but the last
-/// (Falco compiles everything read so far after every file, to report that file's
-/// problems) runs on a helper thread, on a copy of what was read so far, while the next
-/// files are read and compiled. Results, `on_file` calls and the outcome are the
-/// sequential ones: files after the first failing one are read but their results are
-/// dropped, as if never read.
-pub fn load_rules_with(
-    sources: &[RulesSource],
-    append_output: &[AppendOutput],
-    keep_going: bool,
-    parallel: bool,
-    mut on_file: impl FnMut(&LoadResult),
-) -> (Option<Loaded>, Vec<LoadResult>) {
     with_loader(append_output, |env, opts| {
         let mut collector = Collector::default();
-        let (results, last) = std::thread::scope(|scope| {
-            // Each file's result and compiled rules, in file order (some still compiling).
-            let mut outcomes = Vec::new();
-            for (i, src) in sources.iter().enumerate() {
-                let mut res = LoadResult::new(&src.name, &src.content);
-                let read = collector.read(env, &mut res);
-                if read && parallel && i + 1 < sources.len() {
-                    let snapshot = collector.clone();
-                    outcomes.push(FileOutcome::Compiling(scope.spawn(move || {
-                        let compiled = compile(&snapshot, opts, &mut res);
-                        (res, compiled)
-                    })));
-                    continue;
-                }
-                let compiled = if read {
-                    compile(&collector, opts, &mut res)
-                } else {
-                    None
-                };
-                let ok = res.successful();
-                outcomes.push(FileOutcome::Done(Box::new((res, compiled))));
-                if !ok && !keep_going {
-                    break;
-                }
-            }
-            let finished = outcomes.into_iter().map(|outcome| match outcome {
-                FileOutcome::Done(done) => *done,
-                FileOutcome::Compiling(handle) => match handle.join() {
-                    Ok(done) => done,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-            });
-            take_in_file_order(finished, keep_going, &mut on_file)
+        // Pulled one file at a time: nothing after a stop is read.
+        let outcomes = sources.iter().map(|src| {
+            let mut res = LoadResult::new(&src.name, &src.content);
+            let compiled = if collector.read(env, &mut res) {
+                compile(&collector, opts, &mut res)
+            } else {
+                None
+            };
+            (res, compiled)
         });
+        let (results, last) = take_in_file_order(outcomes, keep_going, on_file);
         let loaded = last.map(|compiled| Loaded {
             compiled,
             collector,
         });
         (loaded, results)
     })
-}
-
-/// A file's load result and compiled rules, or the helper thread compiling them.
-enum FileOutcome<'s> {
-    /// Boxed: a finished file's outcome is much larger than a join handle.
-    Done(Box<(LoadResult, Option<CompiledRules>)>),
-    Compiling(std::thread::ScopedJoinHandle<'s, (LoadResult, Option<CompiledRules>)>),
 }
 
 /// Loads `prior` files (ignoring their problems) and then `src`, leaving out the

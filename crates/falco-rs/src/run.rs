@@ -9,8 +9,8 @@ use crate::reload::{spawn_file_watcher, spawn_signal_listener, Control};
 use crate::replay::{effective_jobs, replay, replay_parallel, ReplayStats};
 use crate::report::NoiseReport;
 use crate::ruleset::{
-    append_outputs, check_plugin_requirements, expand_rules_paths, load_rules, load_rules_with,
-    selections, ActiveRules, RulesSource, BUILTIN_PLUGINS, ENGINE_VERSION,
+    append_outputs, check_plugin_requirements, expand_rules_paths, load_rules, selections,
+    ActiveRules, RulesSource, BUILTIN_PLUGINS, ENGINE_VERSION,
 };
 use crate::suppress::{SuppressionConfig, Suppressor};
 use anyhow::{anyhow, bail, Result};
@@ -204,9 +204,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let sources = rules_sources(&cli, &config)?;
     let appends = append_outputs(&config);
     let load_started = std::time::Instant::now();
-    // With -j N, the per-file compiles but the last one run on a helper thread.
-    let parallel = effective_jobs(cli.jobs) > 1;
-    let (loaded, results) = load_rules_with(&sources, &appends, false, parallel, |res| {
+    let (loaded, results) = load_rules(&sources, &appends, false, |res| {
         if res.successful() && !res.warnings.is_empty() {
             log::warn!("{}", res.verbose().trim_end());
         }
