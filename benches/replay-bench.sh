@@ -3,6 +3,9 @@
 # rates on it (one thread), then replays it with the falco-rs binary and the Falco 0.31.1
 # ruleset to a JSON alert file with -j 1 and -j 2, and prints events/s, peak RSS and the
 # ratios the performance issue targets. Alerts of -j 1 and -j 2 must be identical.
+# Each round also replays an empty file with the same rules and outputs: that run is the
+# fixed cost of a start (process, configuration, rule load, exit), which the -j 2 / -j 1
+# ratio is also given without, as the replay's own scaling.
 # ROUNDS (default 5) sets how many runs of each are timed.
 # Usage: benches/replay-bench.sh [events=200000] [mix=realistic|alert-heavy]
 set -euo pipefail
@@ -14,6 +17,7 @@ cargo build --release -q -p falco-rs -p falco-rs-benches --bins
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 target/release/gen-audit "$MIX" "$N" "$work/events.jsonl"
+: > "$work/empty.jsonl"
 echo "file: $N $MIX events, $(stat -c %s "$work/events.jsonl") bytes"
 target/release/parse-only "$work/events.jsonl" | tee "$work/parse"
 serde=$(awk '/^serde_json_value/ {print $6}' "$work/parse")
@@ -21,16 +25,20 @@ ours=$(awk '/^parse_payload/ {print $6}' "$work/parse")
 # -j 1 and -j 2 runs alternate, so that a drift of the VM's speed during the runs moves
 # both alike instead of biasing their ratio; best and median of ROUNDS runs each.
 ROUNDS=${ROUNDS:-5}
+# Runs are labelled 1 and 2 (the file with -j 1 and -j 2) and e1 and e2 (the empty file).
 for _ in $(seq "$ROUNDS"); do
-  for j in 1 2; do
-    rm -f "$work/alerts-$j.json"
+  for run in 1 2 e1 e2; do
+    j=${run#e}
+    events=$work/events.jsonl
+    [[ $run == e* ]] && events=$work/empty.jsonl
+    rm -f "$work/alerts-$run.json"
     t0=$EPOCHREALTIME
     /usr/bin/time -f "%M" -o "$work/time" target/release/falco-rs "${RULES[@]}" \
-      -o "plugins[0].open_params=$work/events.jsonl" -o json_output=true \
+      -o "plugins[0].open_params=$events" -o json_output=true \
       -o stdout_output.enabled=false -o file_output.enabled=true \
-      -o "file_output.filename=$work/alerts-$j.json" -j "$j" > /dev/null 2> "$work/stderr"
+      -o "file_output.filename=$work/alerts-$run.json" -j "$j" > /dev/null 2> "$work/stderr"
     t1=$EPOCHREALTIME
-    echo "$j $(awk "BEGIN{printf \"%.4f\", $t1 - $t0}") $(cat "$work/time")" >> "$work/runs"
+    echo "$run $(awk "BEGIN{printf \"%.4f\", $t1 - $t0}") $(cat "$work/time")" >> "$work/runs"
   done
 done
 # sonic-rs again after the runs: the VM's speed drifts (the figure before the runs swung
@@ -41,19 +49,26 @@ done
 target/release/parse-only "$work/events.jsonl" sonic_rs_value | tee -a "$work/parse"
 sonic=$(awk '/^sonic_rs_value/ && $6 > k {k = $6} END {print k}' "$work/parse")
 declare -A best median
-for j in 1 2; do
-  read -r best[$j] median[$j] < <(awk -v j="$j" '$1 == j {print $2}' "$work/runs" | sort -n |
+for run in 1 2 e1 e2; do
+  read -r best[$run] median[$run] < <(awk -v r="$run" '$1 == r {print $2}' "$work/runs" | sort -n |
     awk '{t[NR] = $1} END {printf "%s %s\n", t[1], (NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2)}')
+done
+for j in 1 2; do
   rss=$(awk -v j="$j" '$1 == j && $3 > m {m = $3} END {printf "%d", m / 1024}' "$work/runs")
   echo "falco-rs -j $j: best $(awk "BEGIN{printf \"%.4f s, %.0f ev/s\", ${best[$j]}, $N / ${best[$j]}}")," \
     "median $(awk "BEGIN{printf \"%.4f s, %.0f ev/s\", ${median[$j]}, $N / ${median[$j]}}")" \
     "($ROUNDS runs), peak RSS $rss MB, $(wc -l < "$work/alerts-$j.json") alerts"
+  echo "  fixed cost of a start (empty file): best $(awk "BEGIN{printf \"%.4f\", ${best[e$j]}}") s," \
+    "median $(awk "BEGIN{printf \"%.4f\", ${median[e$j]}}") s; beyond it: median" \
+    "$(awk "BEGIN{printf \"%.0f\", $N / (${median[$j]} - ${median[e$j]})}") ev/s"
 done
 cmp -s "$work/alerts-1.json" "$work/alerts-2.json" && echo "alerts -j 1 = -j 2: identical" || echo "alerts -j 1 and -j 2 DIFFER"
 awk -v b1="${best[1]}" -v b2="${best[2]}" -v m1="${median[1]}" -v m2="${median[2]}" -v n="$N" \
+    -v f1="${median[e1]}" -v f2="${median[e2]}" \
     -v s="$serde" -v k="$sonic" -v o="$ours" 'BEGIN {
   printf "ratio whole binary -j 1 / sonic-rs DOM parse-only:     %.2f best, %.2f median (target >= 0.50; sonic-rs %.0f ev/s, the faster of before and after)\n", n / b1 / k, n / m1 / k, k
   printf "ratio whole binary -j 1 / serde_json::Value parse-only: %.2f best\n", n / b1 / s
   printf "ratio whole binary -j 1 / parse_payload parse-only:   %.2f best\n", n / b1 / o
   printf "ratio -j 2 / -j 1: %.2f best, %.2f median (target >= 1.80; needs 2 idle cores)\n", b1 / b2, m1 / m2
+  printf "ratio -j 2 / -j 1 beyond the fixed cost of a start (best and median less the median empty-file run): %.2f best, %.2f median\n", (b1 - f1) / (b2 - f2), (m1 - f1) / (m2 - f2)
 }'
