@@ -4,7 +4,7 @@
 #![no_main]
 
 use falco_rs_k8saudit::K8sAuditCatalog;
-use falco_rs_rules::compile::{compile, CompileOptions};
+use falco_rs_rules::compile::{compile, CompileOptions, ParseMemo};
 use falco_rs_rules::diagnostics::{self, HintData};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::Version;
@@ -29,10 +29,12 @@ fn load(content: &str, skip: &[usize]) -> LoadResult {
     let mut collector = Collector::default();
     let mut res = LoadResult::new("fuzz.yaml", content);
     if collector.read_skipping(&env, &mut res, skip) {
+        let parsed = ParseMemo::default();
         let opts = CompileOptions {
             catalog: &catalog,
             append_output: &[],
             source_not_served: &source_not_served,
+            parsed: &parsed,
         };
         let _ = compile(&collector, &opts, &mut res);
     }
