@@ -2,9 +2,9 @@
 //! substitution, macro parsing and resolution, exception rewriting, output and
 //! condition compilation into an engine [`Program`].
 
-use crate::loader::Collector;
+use crate::loader::{Collector, LoaderEnv};
 use crate::model::{ExceptionInfo, Priority, RuleInfo};
-use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
+use crate::result::{take_in_file_order, Context, ErrorCode, LoadResult, WarningCode};
 use falco_rs_engine::{FieldCatalog, FilterId, OutputId, Program, ProgramBuilder};
 use falco_rs_syntax::{parse_condition, Check, Expr, Op, Operand, ParseError, Rhs, Span};
 use std::collections::BTreeSet;
@@ -385,6 +385,33 @@ pub fn compile(
             None
         }
     }
+}
+
+/// Loads rules files (`(name, content)`) in order as Falco does: each file is read into
+/// one collector, then everything read so far is compiled, to report that file's
+/// problems. Files are taken one at a time (see [`take_in_file_order`]): the load stops
+/// after the first failing file unless `keep_going`, and `on_file` sees each file's
+/// result. Returns every file's result, the last compile when every file loaded, and
+/// the collector.
+pub fn load_in_order<'f>(
+    files: impl IntoIterator<Item = (&'f str, &'f str)>,
+    env: &LoaderEnv<'_>,
+    opts: &CompileOptions<'_>,
+    keep_going: bool,
+    on_file: impl FnMut(&LoadResult),
+) -> (Vec<LoadResult>, Option<CompiledRules>, Collector) {
+    let mut collector = Collector::default();
+    let outcomes = files.into_iter().map(|(name, content)| {
+        let mut res = LoadResult::new(name, content);
+        let compiled = if collector.read(env, &mut res) {
+            compile(&collector, opts, &mut res)
+        } else {
+            None
+        };
+        (res, compiled)
+    });
+    let (results, compiled) = take_in_file_order(outcomes, keep_going, on_file);
+    (results, compiled, collector)
 }
 
 fn compile_inner(

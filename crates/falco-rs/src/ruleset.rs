@@ -5,10 +5,12 @@ use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use falco_rs_engine::ProgramBuilder;
 use falco_rs_k8saudit::K8sAuditCatalog;
-use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules, ParseMemo};
+use falco_rs_rules::compile::{
+    compile, load_in_order, AppendOutput, CompileOptions, CompiledRules, ParseMemo,
+};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::{Priority, Version};
-use falco_rs_rules::result::{take_in_file_order, LoadResult};
+use falco_rs_rules::result::LoadResult;
 use falco_rs_syntax::{parse_condition, Expr};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -152,13 +154,9 @@ fn with_loader<T>(
     load(&env, &opts)
 }
 
-/// Loads files in order like `falco -r`: each file is read and then everything read so
-/// far is compiled (Falco compiles after every file, to report that file's problems); stops
-/// at the first failing file unless `keep_going`. `on_file` sees each file's result (to
-/// print warnings or errors). The compiles run one after another on the calling thread:
-/// a helper thread compiling each file but the last while the next one was read (`-j N`)
-/// was dropped, being slower at the median on both official rulesets (see
-/// docs/performance.md).
+/// Loads files in order like `falco -r` ([`load_in_order`]): stops at the first failing
+/// file unless `keep_going`; `on_file` sees each file's result (to print warnings or
+/// errors).
 pub fn load_rules(
     sources: &[RulesSource],
     append_output: &[AppendOutput],
@@ -166,18 +164,10 @@ pub fn load_rules(
     on_file: impl FnMut(&LoadResult),
 ) -> (Option<Loaded>, Vec<LoadResult>) {
     with_loader(append_output, |env, opts| {
-        let mut collector = Collector::default();
-        // Pulled one file at a time: nothing after a stop is read.
-        let outcomes = sources.iter().map(|src| {
-            let mut res = LoadResult::new(&src.name, &src.content);
-            let compiled = if collector.read(env, &mut res) {
-                compile(&collector, opts, &mut res)
-            } else {
-                None
-            };
-            (res, compiled)
-        });
-        let (results, last) = take_in_file_order(outcomes, keep_going, on_file);
+        let files = sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.content.as_str()));
+        let (results, last, collector) = load_in_order(files, env, opts, keep_going, on_file);
         let loaded = last.map(|compiled| Loaded {
             compiled,
             collector,

@@ -1,15 +1,17 @@
 //! Helpers shared by the rules-crate integration tests: loading rules files the way the
-//! `falco-rs` binary does (`crates/falco-rs/src/ruleset.rs` `load_rules`: one collector
-//! across files, a full compile after each file, stop at the first failing file), with the
-//! k8s_audit catalog and Falco 0.44.1's engine version.
+//! `falco-rs` binary does (`compile::load_in_order`, as `crates/falco-rs/src/ruleset.rs`
+//! `load_rules` does: one collector across files, a full compile after each file, stop at
+//! the first failing file), with the k8s_audit catalog and Falco 0.44.1's engine version.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use falco_rs_engine::ProgramBuilder;
 use falco_rs_k8saudit::{parse_payload, AuditEvent, K8sAuditCatalog, ParseOptions};
-use falco_rs_rules::compile::{compile, AppendOutput, CompileOptions, CompiledRules, ParseMemo};
+use falco_rs_rules::compile::{
+    load_in_order, AppendOutput, CompileOptions, CompiledRules, ParseMemo,
+};
 use falco_rs_rules::loader::{Collector, LoaderEnv};
 use falco_rs_rules::model::Version;
-use falco_rs_rules::result::{take_in_file_order, LoadResult};
+use falco_rs_rules::result::LoadResult;
 use falco_rs_syntax::{parse_condition, Expr};
 
 /// Falco 0.44.1's engine version.
@@ -65,18 +67,8 @@ pub fn load_files_with(
         source_not_served: &source_not_served,
         parsed: &parsed,
     };
-    let mut collector = Collector::default();
-    // Read and compiled one file at a time, as the outcomes are taken.
-    let outcomes = files.iter().map(|(name, content)| {
-        let mut res = LoadResult::new(name, content);
-        let compiled = if collector.read(&env, &mut res) {
-            compile(&collector, &opts, &mut res)
-        } else {
-            None
-        };
-        (res, compiled)
-    });
-    let (results, compiled) = take_in_file_order(outcomes, keep_going, |_| {});
+    let (results, compiled, collector) =
+        load_in_order(files.iter().copied(), &env, &opts, keep_going, |_| {});
     Loaded {
         results,
         compiled,
